@@ -1,0 +1,47 @@
+/* synth — entry point: finds the subcommand and runs it. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+/* One entry per subcommand, in the order `synth --help` lists them. Each run
+ * function lives in cli/cmd_<name>.c. */
+static const cli_command commands[] = {
+    {0},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out,
+            "synth %s — image synthesis by optimizing the input pixels of a CNN\n\n"
+            "Usage: synth COMMAND [options]\n"
+            "       synth COMMAND --help\n"
+            "       synth --version\n\nCommands:\n",
+            SYNTH_VERSION);
+    for (const cli_command *c = commands; c->name; c++)
+        fprintf(out, "  %-14s %s\n", c->name, c->summary);
+    fprintf(out, "\nWithout --model, commands use the built-in VGG-19-shaped network (random "
+                 "features, no download needed).\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        print_help(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("synth %s\n", SYNTH_VERSION);
+        return EXIT_OK;
+    }
+    for (const cli_command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0) {
+            cli_install_signal_handlers();
+            return c->run(argc - 1, argv + 1);
+        }
+    return cli_usage(NULL, "unknown command '%s'", name);
+}
