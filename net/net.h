@@ -73,4 +73,12 @@ void atomic_abort(atomic_file *f);     /* frees f, removes the temporary */
  * `path` is an existing directory. */
 status output_check_writable(const char *path);
 
+/* ===== Tensors ============================================================= */
+
+/* ===== Threads ============================================================= */
+
+/* ===== Models, layers, execution =========================================== */
+
+/* ===== ONNX, the model registry and cache ================================== */
+
 #endif

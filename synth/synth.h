@@ -13,4 +13,10 @@
 
 #include "net/net.h"
 
+/* ===== Images: the float image type, reading, writing, resampling ========== */
+
+/* ===== Losses: (value, gradient) on activations ============================ */
+
+/* ===== Optimizers ========================================================== */
+
 #endif
