@@ -81,4 +81,19 @@ status output_check_writable(const char *path);
 
 /* ===== ONNX, the model registry and cache ================================== */
 
+/* --- SHA-256 (FIPS 180-4), streaming. Downloads are verified with it. --- */
+typedef struct {
+    uint32_t state[8];
+    uint64_t bytes;      /* message length so far */
+    uint8_t block[64];   /* a partial block waiting for more bytes */
+    unsigned used;       /* bytes in block */
+} sha256_ctx;
+void sha256_init(sha256_ctx *ctx);
+void sha256_update(sha256_ctx *ctx, const void *data, size_t len);
+void sha256_final(sha256_ctx *ctx, uint8_t digest[32]); /* then ctx is reset */
+void sha256_hex(const uint8_t digest[32], char hex[65]); /* lower-case, NUL-terminated */
+/* The digest of a whole file as hex; ST_INTERRUPTED when interrupt_signal is set. */
+status sha256_file(const char *path, char hex[65]);
+bool sha256_hex_valid(const char *hex); /* 64 hex digits (either case) */
+
 #endif
