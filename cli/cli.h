@@ -46,4 +46,7 @@ void cli_install_signal_handlers(void);
 void cli_note(const char *message);
 extern int cli_quiet;
 
+/* ===== Commands: one run function per cli/cmd_<name>.c ===================== */
+int cmd_model(int argc, char **argv);
+
 #endif

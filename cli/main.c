@@ -6,6 +6,7 @@
 /* One entry per subcommand, in the order `synth --help` lists them. Each run
  * function lives in cli/cmd_<name>.c. */
 static const cli_command commands[] = {
+    {"model", "list, download and export models (ONNX; pretrained ImageNet classifiers)", cmd_model},
     {0},
 };
 

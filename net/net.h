@@ -96,4 +96,91 @@ void sha256_hex(const uint8_t digest[32], char hex[65]); /* lower-case, NUL-term
 status sha256_file(const char *path, char hex[65]);
 bool sha256_hex_valid(const char *hex); /* 64 hex digits (either case) */
 
+/* --- Preprocessing overrides (--mean, --std, --scale, --bgr) --- */
+/* (net_preprocess belongs to the models section; defined here until that
+ * section lands: x[c] = (v[c] · scale − mean[c]) / std[c], network order.) */
+typedef struct {
+    float scale; /* 1 (the network expects 0..1) or 255 (0..255) */
+    float mean[3], std[3];
+    bool bgr;
+} net_preprocess;
+typedef struct {
+    const double *mean; /* nmean values: 0 keeps the model's, 1 for every channel, */
+    int nmean;          /* or 3 in the network's channel order (B,G,R when bgr) */
+    const double *std;  /* likewise; values > 0 */
+    int nstd;
+    double scale;       /* > 0 replaces the model's (1 or 255); 0 keeps it */
+    int bgr;            /* 1 BGR, 0 RGB, -1 keeps the model's */
+} preprocess_override;
+/* Applies the overrides the user gave on top of a model's preprocessing; on a
+ * bad value fails naming the flag ("--std: values must be positive") and
+ * leaves *p unchanged. */
+status net_preprocess_override(net_preprocess *p, const preprocess_override *o);
+
+/* --- The registry: pretrained ImageNet models of the ONNX model zoo --- */
+typedef struct {
+    const char *name;     /* what `synth model fetch` and --model take: "vgg19" */
+    const char *use;      /* what it is good for, one line */
+    const char *url;      /* NULL: the zoo's (see model_registry_url) */
+    const char *sha256;   /* of the .onnx file, hex */
+    uint64_t bytes;       /* its size */
+    net_preprocess pre;   /* what the network expects */
+    const char *pre_note; /* the same in words: "BGR 0-255, Caffe mean pixel" */
+    bool imagenet;        /* outputs ImageNet's 1000 classes (imagenet_class_name) */
+} model_entry;
+int model_registry_count(void);
+const model_entry *model_registry_get(int index);        /* NULL out of range */
+const model_entry *model_registry_find(const char *name); /* NULL when unknown */
+/* The download URL: https://media.githubusercontent.com/media/onnx/models/
+ * <commit>/<path>; the environment variable SYNTH_MODEL_BASE_URL replaces the
+ * part before <commit> (a mirror). */
+status model_registry_url(const model_entry *e, char *buf, size_t size);
+
+enum { IMAGENET_CLASSES = 1000 };
+/* ImageNet class `index` (0..999, the classifiers' output order), else NULL. */
+const char *imagenet_class_name(int index);
+
+/* Class names, one per line (a --labels FILE); labels_free frees them. */
+status labels_read(const char *path, char ***labels, int *count);
+void labels_free(char **labels, int count);
+
+/* --- Downloads (libcurl): verified, resumable, interruptible --- */
+typedef void (*fetch_progress_fn)(void *ctx, uint64_t done, uint64_t total /* 0: unknown */);
+typedef struct {
+    const char *url;          /* http:// or https:// */
+    const char *sha256;       /* expected, 64 hex digits */
+    uint64_t expected_bytes;  /* 0: unknown */
+    uint64_t max_bytes;       /* refuse more (0: expected_bytes, else 4 GiB) */
+    fetch_progress_fn progress; /* may be NULL; called from the downloading thread */
+    void *progress_ctx;
+} fetch_request;
+/* Downloads req->url to `dest` through `dest`.part: the file appears at dest
+ * (atomic rename) only once its SHA-256 matched. Interrupted or cut-off
+ * downloads keep the .part and the next call resumes it with a Range request;
+ * a checksum mismatch or an oversized download deletes it. Returns
+ * ST_INTERRUPTED when interrupt_signal stopped it. */
+status fetch_file(const fetch_request *req, const char *dest);
+
+/* --- The model cache: $XDG_CACHE_HOME/synth/models, else ~/.cache/synth/models --- */
+status model_cache_dir(char *buf, size_t size); /* the folder (not created) */
+/* Names of cached models: letters, digits, '.', '_', '-', at most 64, not
+ * starting with '.' or '-'. */
+bool model_name_valid(const char *name);
+status model_cache_path(const char *name, char *buf, size_t size); /* <dir>/<name>.onnx */
+typedef struct {
+    char *name;
+    uint64_t bytes;     /* file size (of the .part when partial) */
+    bool partial;       /* only an interrupted download (<name>.onnx.part) is there */
+} cached_model;
+/* Cached models (and partial downloads), sorted by name; an absent cache
+ * folder is an empty list. */
+status model_cache_list(cached_model **list, int *count);
+void model_cache_list_free(cached_model *list, int count);
+/* Downloads a model into the cache. `name` is a registry name (url NULL: its
+ * zoo URL, else a mirror; sha256 NULL or equal to the registry's) or a new
+ * name with both url and sha256. Does nothing when it is cached already
+ * (*already set). Writes the cached file's path into path[size]. */
+status model_fetch(const char *name, const char *url, const char *sha256, fetch_progress_fn progress,
+                   void *progress_ctx, char *path, size_t size, bool *already);
+
 #endif
