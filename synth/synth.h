@@ -17,6 +17,163 @@
 
 /* ===== Losses: (value, gradient) on activations ============================ */
 
+/* An activation is one layer's output for one image: C×H×W floats, channel
+ * major (a[(c·H + y)·W + x]). Every loss function returns its value S in
+ * double and ADDS scale·∂S/∂a into `grad` (same shape as `a`), so several
+ * terms on one layer accumulate into one seed gradient. S is always the
+ * quantity named below, unweighted and unsigned; whether it is maximised or
+ * minimised is decided in one place, the objective (see there).
+ * Values are accumulated in double; gradients are float. Preconditions (an
+ * index inside the shape, matching shapes) are the caller's: the objective
+ * checks them and reports errors. */
+typedef struct { int c, h, w; } act_shape;
+size_t act_size(act_shape s);      /* C·H·W */
+size_t act_positions(act_shape s); /* H·W */
+
+/* Channel mean: S = (1/HW) Σ_{y,x} a[c,y,x]. With a 1×1 layer of logits this
+ * is the class score (the pre-softmax logit of class c). */
+double loss_channel_mean(const float *a, act_shape s, int c, double scale, float *grad);
+
+/* Log-softmax probability of class k over the channel means z_c (the logits
+ * when H = W = 1): S = z_k − log Σ_c exp z_c, computed as a stable
+ * log-sum-exp. ∂S/∂a[c,y,x] = (δ_ck − softmax(z)_c) / HW. */
+double loss_log_softmax(const float *a, act_shape s, int k, double scale, float *grad);
+
+/* One unit: S = a[c, y, x]. */
+double loss_neuron(const float *a, act_shape s, int c, int x, int y, double scale, float *grad);
+
+/* Feature inversion (Mahendran & Vedaldi 2015), over n values:
+ * S = ‖a − t‖² / target_norm2, where target_norm2 = ‖t‖² of the whole
+ * target (a parameter, so a tiled caller can pass the global one).
+ * ∂S/∂a = 2(a − t) / target_norm2. */
+double loss_inversion(const float *a, const float *target, size_t n, double target_norm2,
+                      double scale, float *grad);
+
+/* Content (Gatys): S = ½ Σ (a − t)², ∂S/∂a = a − t. */
+double loss_content(const float *a, const float *target, size_t n, double scale, float *grad);
+
+/* DeepDream: S = ½ Σ a², ∂S/∂a = a. */
+double loss_dream(const float *a, size_t n, double scale, float *grad);
+
+/* Guided dream (as the deepdream notebook's guide): with a's feature vectors
+ * a_p ∈ R^C (p over H·W) and the guide's g_q (guide: C × guide_positions,
+ * channel major), S = Σ_p max_q a_p·g_q, and ∂S/∂a_p = g_{q*(p)}, the
+ * best-matching guide vector (the first one on ties). The dot products go
+ * through SGEMM in blocks of rows: `work` holds work_len ≥ guide_positions
+ * floats (more rows per block when larger; loss_guided_work suggests a size). */
+double loss_guided_dream(const float *a, act_shape s, const float *guide,
+                         size_t guide_positions, double scale, float *grad, float *work,
+                         size_t work_len);
+size_t loss_guided_work(size_t guide_positions);
+
+/* Gram style (Gatys et al. 2016), with the activation seen as F: C × N,
+ * N = H·W positions:
+ *   G = F Fᵀ / (C·N)                       (C × C, symmetric)
+ *   S = Σ_ij (G_ij − A_ij)²                (A: the target Gram, symmetric)
+ *   ∂S/∂F = 4/(C·N) · (G − A) F
+ * (∂S/∂G = 2(G − A); G = F Fᵀ/K gives ∂S/∂F = (1/K)(∂S/∂G + ∂S/∂Gᵀ) F.)
+ * The style term of layer l is w_l·S_l; several style images are blended
+ * by setting A = Σ_s b_s G_s / Σ_s b_s (objective_set_style).
+ * neural-style's per-layer loss is the mean, S / C², i.e. w_l there is
+ * w_l·C_l² here.
+ *
+ * The Gram is accumulable over tiles of positions (memory then follows the
+ * tile): zero G, gram_accumulate each tile (G += F_t F_tᵀ, through SSYRK;
+ * only the upper triangle is kept until gram_finish), then gram_finish with
+ * the total position count. The gradient is two-pass: gram_loss with the
+ * global G gives dG = scale·4/(C·N)·(G − A); then each tile's gradient is
+ * gram_backward: grad_t += dG F_t (SGEMM). */
+void gram_accumulate(float *gram, const float *f, int c, size_t positions);
+void gram_finish(float *gram, int c, size_t positions);
+void gram_compute(const float *f, act_shape s, float *gram); /* the three in one */
+double gram_loss(const float *gram, const float *target, int c, size_t positions,
+                 double scale, float *dgram);
+void gram_backward(const float *dgram, const float *f, int c, size_t positions, float *grad);
+
+/* ----- The objective: weighted terms on named layers -----------------------
+ * value = Σ_t direction_t · weight_t · S_t, always MINIMISED: a term that
+ * maximises S (class, neuron, channel, dream, guide) has direction −1, one
+ * that matches a target (invert, content, style) +1. That sign is applied
+ * in objective_evaluate and nowhere else; optimizers only descend.
+ *
+ * Layers are names only (the net's layer names); the objective lists the
+ * distinct layers its terms need, in the order first used, and takes their
+ * activations and returns their seed gradients by that index:
+ *     for each layer l: names[l] = objective_layer_name(o, l)
+ *     forward(input, names) → acts[l], shapes[l]
+ *     objective_begin(o); objective_evaluate(o, acts, shapes, seeds)
+ *     backward(seeds at names) → ∂value/∂input;  objective_value(o)
+ * Tiled evaluation: objective_begin once per step, then objective_evaluate
+ * per tile; values add up over tiles. Style terms need the Gram of the whole
+ * image, so with tiles they take two passes: per tile forward and
+ * objective_gram_accumulate; once objective_gram_finish (the style values
+ * and dG); then per tile forward, objective_evaluate (the style seeds use
+ * the global Gram), backward. Without the first pass each evaluate uses the
+ * Gram of the activation it is given. */
+typedef enum {
+    LOSS_CLASS,   /* maximise the logit of class `channel` (loss_channel_mean) */
+    LOSS_LOGPROB, /* maximise log softmax of class `channel` */
+    LOSS_NEURON,  /* maximise the unit (channel, x, y); x, y < 0: the centre (W/2, H/2) */
+    LOSS_CHANNEL, /* maximise the mean of `channel` */
+    LOSS_INVERT,  /* minimise ‖a − target‖² / ‖target‖² */
+    LOSS_CONTENT, /* minimise ½ Σ (a − target)² */
+    LOSS_STYLE,   /* minimise Σ (G − A)² */
+    LOSS_DREAM,   /* maximise ½ Σ a² */
+    LOSS_GUIDE,   /* maximise Σ_p max_q a_p·g_q against the guide's features */
+} loss_kind;
+const char *loss_kind_name(loss_kind kind); /* "class", "logprob", ... */
+
+typedef enum { LOSS_NATURAL = 0, LOSS_MINIMIZE = 1, LOSS_MAXIMIZE = -1 } loss_direction;
+
+typedef struct {
+    loss_kind kind;
+    const char *layer;        /* the net's layer name; copied */
+    double weight;            /* ≥ 0, finite */
+    loss_direction direction; /* LOSS_NATURAL: the kind's own, as listed above */
+    int channel;              /* class k / channel c (CLASS, LOGPROB, NEURON, CHANNEL) */
+    int x, y;                 /* NEURON */
+} loss_term;
+
+typedef struct objective objective;
+status objective_create(objective **out);
+void objective_free(objective *o);
+/* Adds a term (index = objective_term_count before the call). Errors name
+ * the term's label: "style:relu3_1: weight -1 must be a finite number ≥ 0". */
+status objective_add(objective *o, const loss_term *term);
+
+int objective_term_count(const objective *o);
+const char *objective_term_label(const objective *o, int t); /* "kind:layer" */
+int objective_term_layer(const objective *o, int t);         /* its layer index */
+int objective_layer_count(const objective *o);
+const char *objective_layer_name(const objective *o, int layer);
+
+/* Targets; each replaces the previous one (new octave, new tile), copying.
+ * INVERT, CONTENT: the target features, the shape the activation will have;
+ * GUIDE: the guide image's features at that layer, any H×W.
+ * STYLE: the target A = Σ b_s grams[s] / Σ b_s of `count` finished C×C
+ * Grams (gram_compute) with blend weights b_s ≥ 0, Σ b_s > 0. */
+status objective_set_target(objective *o, int t, const float *features, act_shape s);
+status objective_set_style(objective *o, int t, int count, const float *const *grams,
+                           const double *blend, int c);
+
+/* One step: objective_begin, [tiled style: gram_accumulate × tiles,
+ * gram_finish], evaluate × tiles. acts[l], shapes[l], seeds[l] for each of
+ * the objective's layers; evaluate overwrites seeds[l] (zeroed, then every
+ * term's gradient added) and adds each term's value to its running total.
+ * objective_gram_accumulate reads only the style terms' layers (acts[l] of
+ * other layers may be NULL). Errors, naming the term: a shape that does not
+ * fit it (channel or unit out of range, target or Gram of another shape), a
+ * missing target, calls out of this order.
+ * With tiles, INVERT divides by ‖target‖² of the target it was given (the
+ * tile's), not of the whole image. */
+void objective_begin(objective *o);
+status objective_gram_accumulate(objective *o, const float *const *acts, const act_shape *shapes);
+status objective_gram_finish(objective *o);
+status objective_evaluate(objective *o, const float *const *acts, const act_shape *shapes,
+                          float *const *seeds);
+double objective_value(const objective *o);                /* Σ direction·weight·S */
+double objective_term_value(const objective *o, int t);    /* S_t since begin */
+
 /* ===== Optimizers ========================================================== */
 
 #endif
