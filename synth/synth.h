@@ -176,4 +176,68 @@ double objective_term_value(const objective *o, int t);    /* S_t since begin */
 
 /* ===== Optimizers ========================================================== */
 
+/* Minimise f over a flat float vector x (n values, up to ~50M: the pixels).
+ * The state is created once for n: a step allocates nothing. Each step calls
+ * `fn` to evaluate f and ∇f at a point (L-BFGS several times per step, for
+ * its line search); fn writes ∇f into the g it is given (a buffer of the
+ * optimizer: not the same one every call) and may return ST_INTERRUPTED or
+ * ST_ERROR, which the step returns after leaving x at the last accepted
+ * point. A non-finite value or gradient at x is an error ("<kind>: the
+ * objective or its gradient is not finite"), x untouched; at an L-BFGS trial
+ * point it only means the step was too long. Everything is serial and in a
+ * fixed order: same inputs, same bytes.
+ *
+ *   OPTIM_NORMALIZED  x ← x − lr · g / (mean|g| + eps)       (DeepDream's
+ *                     normalised step; ascent on S is descent on −S, which
+ *                     the objective's direction provides.) 1 evaluation.
+ *                     Memory: n floats.
+ *   OPTIM_ADAM        Kingma & Ba, PyTorch's form: m ← β1 m + (1−β1) g,
+ *                     v ← β2 v + (1−β2) g², x ← x − lr · m̂ / (√v̂ + eps) with
+ *                     m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ). 1 evaluation.
+ *                     Memory: 3n floats.
+ *   OPTIM_LBFGS       L-BFGS (Nocedal & Wright, alg. 7.4) with the last
+ *                     `history` = m pairs (s, y), H₀ = (sᵀy / yᵀy) I, and a
+ *                     strong-Wolfe line search (c1 1e-4, c2 0.9, cubic
+ *                     interpolation, at most `max_evals` evaluations). The
+ *                     first step (and the first after a restart) moves no
+ *                     coordinate by more than lr; later ones try step 1 first.
+ *                     A non-descent direction or a failed line search drops
+ *                     the history and retries along −g; when even that fails
+ *                     x is at a (numerical) minimum and steps do nothing.
+ *                     Pairs with sᵀy ≤ 0 are not stored. Memory:
+ *                     (2m + 2)·n floats (history, g, direction; the line
+ *                     search keeps its start point and trial gradient in the
+ *                     slot of the pair it is about to replace).
+ *                     ~1–2 evaluations per step once the history fills. */
+typedef enum { OPTIM_NORMALIZED, OPTIM_ADAM, OPTIM_LBFGS } optim_kind;
+
+typedef struct {
+    optim_kind kind;
+    double lr;           /* step size; see above. NORMALIZED 1.5, ADAM 0.01, LBFGS 1 */
+    double eps;          /* NORMALIZED, ADAM: 1e-8 */
+    double beta1, beta2; /* ADAM: 0.9, 0.999 */
+    int history;         /* LBFGS: m = 8 */
+    int max_evals;       /* LBFGS: evaluations per line search, 20 */
+} optim_params;
+
+optim_params optim_defaults(optim_kind kind);
+const char *optim_kind_name(optim_kind kind); /* "normalized", "adam", "lbfgs" */
+
+/* f(x) and ∇f(x) into *f and g[0..n). */
+typedef status (*optim_fn)(void *ctx, const float *x, float *g, double *f);
+
+typedef struct optimizer optimizer;
+/* Checks the parameters (errors name the parameter) and allocates the state. */
+status optim_create(const optim_params *p, size_t n, optimizer **out);
+void optim_free(optimizer *o);
+/* One iteration on x (n values). *f: NORMALIZED, ADAM the value at x before
+ * the update (their one evaluation); LBFGS the value at the new x. */
+status optim_step(optimizer *o, float *x, optim_fn fn, void *ctx, double *f);
+/* Forget moments and history: after x was changed outside the optimizer
+ * (clipping, a new octave of the same size) or to start again. */
+void optim_restart(optimizer *o);
+void optim_set_lr(optimizer *o, double lr); /* e.g. a schedule */
+size_t optim_evaluations(const optimizer *o); /* calls of fn so far */
+bool optim_converged(const optimizer *o); /* LBFGS found no descent: steps are no-ops */
+
 #endif
