@@ -73,11 +73,180 @@ void atomic_abort(atomic_file *f);     /* frees f, removes the temporary */
  * `path` is an existing directory. */
 status output_check_writable(const char *path);
 
-/* ===== Tensors ============================================================= */
+/* ===== Tensors =============================================================
+ * A dense float32 array of 0 to 8 dimensions, contiguous, row-major (C order);
+ * images are NCHW. A tensor made by tensor_alloc or tensor_read_npy owns its
+ * data (tensor_free). Tensors the engine hands out (net_activation,
+ * net_gradient, net_layer_weights) are read-only views: never free them. */
+enum { TENSOR_MAX_DIMS = 8 };
+typedef struct {
+    int ndim;
+    int64_t shape[TENSOR_MAX_DIMS];
+    float *data;
+} tensor;
 
-/* ===== Threads ============================================================= */
+/* Allocates a zero-filled tensor; dims must be >= 0 (an empty tensor is fine).
+ * Error "tensor: ..." on a bad rank, a negative dim, overflow or exhaustion. */
+status tensor_alloc(tensor *t, int ndim, const int64_t *shape);
+void tensor_free(tensor *t); /* frees the data and zeroes *t; a zeroed tensor is fine */
+size_t tensor_numel(const tensor *t); /* product of the dims (1 for 0-D) */
+size_t shape_numel(int ndim, const int64_t *shape);
+bool tensor_same_shape(const tensor *a, const tensor *b);
+/* Writes "1x3x224x224" ("scalar" for 0-D) into buf and returns buf. */
+const char *shape_format(int ndim, const int64_t *shape, char *buf, size_t size);
 
-/* ===== Models, layers, execution =========================================== */
+/* NumPy .npy files: reads format versions 1.0, 2.0 and 3.0 holding little-endian
+ * float32 ('<f4') in C order; anything else (another dtype, Fortran order, a
+ * malformed header, a data size that does not match the shape) fails with
+ * "<path>: <reason>". Writes version 1.0 '<f4', atomically. */
+status tensor_read_npy(const char *path, tensor *out);
+status tensor_write_npy(const char *path, const tensor *t);
+
+/* ===== Threads =============================================================
+ * One process-wide pool of worker threads is the only threading layer:
+ * OpenBLAS is kept single-threaded and large matrix products are split over
+ * the pool (net_gemm), so nothing is oversubscribed. Work is split statically
+ * (thread t always gets the same slice), so results are deterministic for a
+ * given thread count; the engine's own kernels split by problem size alone and
+ * give the same bytes for any thread count. */
+
+/* n <= 0: one thread per online CPU (the default). Not while work is running. */
+void net_set_threads(int n);
+int net_threads(void);
+
+/* Calls fn(ctx, begin, end, thread) on disjoint slices covering [0, n), one
+ * slice per thread (thread = 0 .. net_threads()-1, 0 being the caller), and
+ * returns when all are done. A call from inside a worker runs inline. */
+typedef void (*parallel_fn)(void *ctx, int64_t begin, int64_t end, int thread);
+void parallel_for(int64_t n, parallel_fn fn, void *ctx);
+
+/* Row-major C[m×n] = alpha · op(A) · op(B) + beta · C through OpenBLAS SGEMM,
+ * split over the pool by blocks of columns (or rows when n is small). op(A) is
+ * m×k, op(B) is k×n. */
+void net_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+              int64_t ldc);
+
+/* ===== Models, layers, execution ===========================================
+ * A model is a network (a graph of ops) plus how to feed it: preprocessing and
+ * class labels. Every node output is a *layer*, found by name: the node's name,
+ * its output's name, or its VGG alias (conv{b}_{i}, relu{b}_{i}, pool{b},
+ * counted between pools, given to every plain conv/relu/pool chain, so presets
+ * written with VGG names work on any VGG export). Layers are numbered
+ * 0 .. net_layer_count()-1 in execution order.
+ *
+ * Execution goes through a session: net_forward runs only the nodes the
+ * requested layers need; with for_backward it also keeps what net_backward
+ * will read (ReLU sign bits, max-pool argmax, ...) and releases everything
+ * else as it goes. Shapes and memory are planned once per input size and set
+ * of layers and reused: nothing is allocated inside an iteration loop. */
+typedef struct net_model net_model;
+
+/* How to turn an image with values v in [0, 1] into the network's input:
+ * x[c] = (v[c] · scale − mean[c]) / std[c], channels in the network's order
+ * (RGB, or BGR when bgr is set: mean and std are then in BGR order too). */
+typedef struct {
+    float scale; /* 1 (the network expects 0..1) or 255 (0..255) */
+    float mean[3], std[3];
+    bool bgr;
+} net_preprocess;
+
+/* spec: "default" (the built-in network) or, once the ONNX code is in, a .onnx
+ * path or a cached model name. */
+status net_model_open(const char *spec, net_model **out);
+void net_model_close(net_model *m); /* NULL is fine */
+const char *net_model_name(const net_model *m);
+/* True for the built-in network: random features, no meaningful classes. */
+bool net_model_is_builtin(const net_model *m);
+const net_preprocess *net_model_preprocess(const net_model *m);
+void net_model_set_preprocess(net_model *m, const net_preprocess *p);
+int net_model_label_count(const net_model *m); /* 0 when the model has none */
+const char *net_model_label(const net_model *m, int index);
+/* Number of weights (all constant tensors' elements). */
+int64_t net_model_param_count(const net_model *m);
+
+/* The graph's inputs, with their declared shapes (-1 for a free dim). */
+int net_model_input_count(const net_model *m);
+const char *net_model_input_name(const net_model *m, int input);
+void net_model_input_shape(const net_model *m, int input, int *ndim, int64_t shape[TENSOR_MAX_DIMS]);
+/* The graph's declared outputs as layers. */
+int net_model_output_count(const net_model *m);
+int net_model_output_layer(const net_model *m, int output);
+
+int net_layer_count(const net_model *m);
+/* Error "<name>: no such layer in model <model>" when nothing matches. */
+status net_layer_find(const net_model *m, const char *name, int *layer);
+const char *net_layer_name(const net_model *m, int layer);
+const char *net_layer_alias(const net_model *m, int layer); /* NULL when none */
+const char *net_layer_op(const net_model *m, int layer);     /* ONNX op type: "Conv", "Relu", ... */
+/* The layer's output shape when input 0 is its declared shape with N = 1 and
+ * the last two dims set to height × width (both <= 0: the declared size).
+ * Fails when the input is too small for the layer. */
+status net_layer_shape(net_model *m, int layer, int64_t height, int64_t width, int *ndim,
+                       int64_t shape[TENSOR_MAX_DIMS]);
+/* The last Conv layer in execution order (Grad-CAM's default), or -1. */
+int net_model_last_conv(const net_model *m);
+
+/* Receptive field of one unit of a layer in input pixels, per spatial axis
+ * (index 0 = height, 1 = width): unit (i, j) sees the input window of `size`
+ * centered at offset + (i, j) · stride. Along branches the largest field is
+ * taken. Computed from the graph's conv and pool geometry. */
+typedef struct {
+    int64_t size[2];
+    int64_t stride[2];
+    double offset[2];
+} net_receptive_field;
+status net_layer_receptive_field(const net_model *m, int layer, net_receptive_field *rf);
+
+/* A Conv layer's weights [C_out, C_in / group, kh, kw] (after any BatchNorm
+ * folded into it). The view lives as long as the model. */
+status net_layer_weights(net_model *m, int layer, const tensor **weights);
+
+typedef struct net_session net_session;
+status net_session_create(net_model *m, net_session **out);
+void net_session_free(net_session *s); /* NULL is fine */
+
+typedef struct {
+    bool for_backward;     /* keep what net_backward reads; one backward per forward */
+    bool circular_padding; /* conv and pool pads wrap around (tileable textures) */
+} net_forward_opts;
+
+/* Runs the nodes that `layers` need on `inputs` (one tensor per model input,
+ * in order, fed as given: no preprocessing). opts may be NULL. The requested
+ * layers' outputs stay readable through net_activation until the next forward
+ * on this session. */
+status net_forward(net_session *s, const tensor *inputs, int ninputs, const int *layers,
+                   int nlayers, const net_forward_opts *opts);
+/* A requested layer's output from the last forward, or NULL. */
+const tensor *net_activation(const net_session *s, int layer);
+
+/* ReLU backward: standard (pass where the input was > 0), deconvnet (pass where
+ * the upstream gradient is > 0; Zeiler & Fergus 2014) or guided (both;
+ * Springenberg et al. 2015). */
+typedef enum { NET_RELU_STANDARD, NET_RELU_DECONVNET, NET_RELU_GUIDED } net_relu_backward;
+
+typedef struct {
+    net_relu_backward relu;
+    const int *keep_grad; /* layers whose gradient stays readable (net_gradient) */
+    int nkeep_grad;
+} net_backward_opts;
+
+/* After a forward with for_backward: seeds[i] is d(objective)/d(layers[i]),
+ * shaped like that layer's output; each layer must have been requested by the
+ * forward. Writes d(objective)/d(input 0) into grad_input (allocated by the
+ * caller with input 0's shape; NULL to skip). Gradients add up over every path
+ * (branches, a tensor read twice, seeds at several layers). opts may be NULL. */
+status net_backward(net_session *s, const int *layers, const tensor *seeds, int nseeds,
+                    const net_backward_opts *opts, tensor *grad_input);
+/* A kept layer's gradient from the last backward (zeros when the seeds do not
+ * depend on it), or NULL when it was not asked to be kept. */
+const tensor *net_gradient(const net_session *s, int layer);
+
+/* Bytes the engine holds for activations, gradients and scratch (weights not
+ * included): the high-water mark since the last reset, and now. */
+size_t net_peak_bytes(void);
+size_t net_current_bytes(void);
+void net_reset_peak_bytes(void);
 
 /* ===== ONNX, the model registry and cache ================================== */
 
