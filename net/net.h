@@ -266,13 +266,7 @@ status sha256_file(const char *path, char hex[65]);
 bool sha256_hex_valid(const char *hex); /* 64 hex digits (either case) */
 
 /* --- Preprocessing overrides (--mean, --std, --scale, --bgr) --- */
-/* (net_preprocess belongs to the models section; defined here until that
- * section lands: x[c] = (v[c] · scale − mean[c]) / std[c], network order.) */
-typedef struct {
-    float scale; /* 1 (the network expects 0..1) or 255 (0..255) */
-    float mean[3], std[3];
-    bool bgr;
-} net_preprocess;
+/* (net_preprocess is defined in the models section above.) */
 typedef struct {
     const double *mean; /* nmean values: 0 keeps the model's, 1 for every channel, */
     int nmean;          /* or 3 in the network's channel order (B,G,R when bgr) */
