@@ -15,6 +15,118 @@
 
 /* ===== Images: the float image type, reading, writing, resampling ========== */
 
+/* A planar RGB image, float32 samples in [0, 1]:
+ *   data[c*height*width + y*width + x],  c = 0 R, 1 G, 2 B.
+ * Owned by whoever allocated it; image_free() releases it. A zeroed image
+ * (data NULL) is empty and may be freed. */
+typedef struct {
+    int width, height;
+    float *data;
+} image;
+
+/* Decoding and image_alloc() refuse images above a pixel limit (width * height),
+ * checked from the file's header before any pixel memory is allocated.
+ * Default 2^28 pixels; set once at startup (not per thread). 0 restores the
+ * default. */
+#define IMAGE_DEFAULT_PIXEL_LIMIT ((uint64_t)1 << 28)
+void image_set_pixel_limit(uint64_t pixels);
+uint64_t image_pixel_limit(void);
+
+/* Allocates a zeroed width x height image (both >= 1, within the pixel limit,
+ * sizes overflow-checked). Errors name `what` (a file, or "image"). */
+status image_alloc(image *im, int width, int height, const char *what);
+void image_free(image *im);                  /* frees data, zeroes *im */
+status image_copy(const image *src, image *dst); /* dst: a fresh allocation */
+static inline float *image_plane(const image *im, int c)
+{
+    return im->data + (size_t)c * (size_t)im->width * (size_t)im->height;
+}
+
+typedef enum { IMAGE_FORMAT_UNKNOWN = 0, IMAGE_FORMAT_PNG, IMAGE_FORMAT_JPEG } image_format;
+const char *image_format_name(image_format f); /* "PNG", "JPEG", "unknown" */
+
+/* Text metadata: PNG tEXt chunks (iTXt when the value is not ASCII; UTF-8),
+ * JPEG COM markers holding "key: value". Keys are 1..79 printable ASCII
+ * characters without ':' and without leading, trailing or doubled spaces.
+ * A JPEG comment not of that form reads back with the key "comment". */
+typedef struct {
+    char *key;
+    char *value;
+} image_text;
+/* ST_OK when `key` is a valid text key; else an error naming the key. */
+status image_text_key_check(const char *key);
+
+/* What a file holds, from image_probe() / image_verify(). */
+typedef struct {
+    image_format format;
+    int width, height;
+    int channels;       /* colour + alpha, after palette and tRNS expansion:
+                           1 gray, 2 gray+alpha, 3 RGB, 4 RGBA or CMYK */
+    int bit_depth;      /* bits per stored sample (palette: per index) */
+    const char *color;  /* as stored: "gray", "gray+alpha", "palette", "rgb",
+                           "rgba", "ycbcr", "cmyk", "ycck" (static string) */
+    bool interlaced;    /* PNG Adam7, or progressive JPEG */
+    int text_count;
+    image_text *text;   /* owned; freed by image_info_free() */
+} image_info;
+void image_info_free(image_info *info);      /* frees text, zeroes *info */
+
+/* Reading. The decoder is chosen by the first bytes (PNG signature or JPEG
+ * SOI), never by the name. Decoded:
+ *   JPEG: baseline, progressive, arithmetic; gray; YCbCr/RGB; CMYK and YCCK
+ *         converted by R = (1-C)(1-K) etc. (Adobe files store inverted ink).
+ *   PNG:  1..16-bit gray, gray+alpha, palette (tRNS), RGB, RGBA, interlaced;
+ *         alpha composited over white; 16-bit samples keep full precision.
+ * Any damage (truncation, bad data, corrupt pixel data warnings) fails with one
+ * message "<name>: <reason>"; libpng/libjpeg never print or exit. On error
+ * *out is left empty. */
+status image_read(const char *path, image *out);
+/* The same decoders on bytes in memory; `name` is used in error messages.
+ * (Entry point for the fuzzers.) */
+status image_decode(const void *bytes, size_t n, const char *name, image *out);
+/* Headers and metadata only, no pixel decoding: format, size, channels, bit
+ * depth, colour type, and the text before the pixel data (all of it for files
+ * synth writes). Sizes above the pixel limit are an error. */
+status image_probe(const char *path, image_info *info);
+status image_probe_memory(const void *bytes, size_t n, const char *name, image_info *info);
+/* image_probe plus a decode of every pixel (one row kept at a time): fails on
+ * truncated or damaged files, and also reports PNG text after the pixel data. */
+status image_verify(const char *path, image_info *info);
+
+/* Writing. The format comes from the extension (.png, .jpg, .jpeg, any case).
+ * Samples are clamped to [0, 1] and rounded (NaN writes as 0); the output is
+ * RGB. Writes are atomic (atomic_open/atomic_commit): a failure leaves any
+ * previous file untouched and no temporary behind. */
+typedef struct {
+    int png_bit_depth;       /* 8 or 16; 0 means 8 */
+    int jpeg_quality;        /* 1..100; 0 means IMAGE_DEFAULT_JPEG_QUALITY */
+    const image_text *text;  /* stored as PNG tEXt/iTXt or JPEG comments */
+    int text_count;
+} image_write_options;
+#define IMAGE_DEFAULT_JPEG_QUALITY 92
+/* opts may be NULL (defaults, no text). */
+status image_write(const char *path, const image *im, const image_write_options *opts);
+/* The format for `path`'s extension, IMAGE_FORMAT_UNKNOWN when it has none we
+ * write. */
+image_format image_format_from_extension(const char *path);
+/* Commands call this before any work: fails on an unknown extension, a missing
+ * or unwritable folder, or a directory in the way. */
+status image_check_output(const char *path);
+
+/* Resampling, in float, separable, borders clamped (edge pixels repeat); pixel
+ * centres are aligned ((x + 0.5) * src/dst - 0.5). Weights are normalized, so
+ * a constant image stays constant.
+ *   IMAGE_RESAMPLE_AREA     exact area average of the source under each output
+ *                           pixel (the box filter; for pyramid downscales)
+ *   IMAGE_RESAMPLE_LANCZOS  Lanczos a=3
+ *   IMAGE_RESAMPLE_BICUBIC  Keys cubic, a=-0.5
+ * When shrinking an axis by a factor s, Lanczos and bicubic kernels are
+ * widened by s (antialiasing); when enlarging they interpolate. Typical use:
+ * area or Lanczos to go down a pyramid, bicubic to come back up. */
+typedef enum { IMAGE_RESAMPLE_AREA, IMAGE_RESAMPLE_LANCZOS, IMAGE_RESAMPLE_BICUBIC } image_resample;
+/* dst: a fresh width x height allocation (dst must not be src). */
+status image_resize(const image *src, int width, int height, image_resample filter, image *dst);
+
 /* ===== Losses: (value, gradient) on activations ============================ */
 
 /* An activation is one layer's output for one image: C×H×W floats, channel

@@ -3,6 +3,7 @@
 #ifndef SYNTH_TESTS_CHECK_H
 #define SYNTH_TESTS_CHECK_H
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,19 @@ static inline const char *check_tmpdir(void)
         snprintf(made, sizeof made, "%s", SYNTH_TEST_TMP);
     }
     return made;
+}
+
+/* How many entries `dir` holds (hidden ones too, not . and ..), or -1. */
+static inline int check_count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
 }
 
 /* Ends main(): prints a summary and the exit status. */

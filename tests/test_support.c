@@ -63,20 +63,6 @@ static void test_rng(void)
     CHECK_NEAR(sn2 / n, 1.0, 0.02);
 }
 
-static int count_files(const char *dir)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", dir);
-    FILE *p = popen(cmd, "r");
-    int n = -1;
-    if (p) {
-        if (fscanf(p, "%d", &n) != 1)
-            n = -1;
-        pclose(p);
-    }
-    return n;
-}
-
 static void read_all(const char *path, char *buf, size_t n)
 {
     buf[0] = '\0';
@@ -104,11 +90,11 @@ static void test_atomic_file(void)
     /* An aborted write leaves the previous file and no temporary. */
     CHECK_OK(atomic_open(path, &f));
     fputs("second, never committed", atomic_stream(f));
-    CHECK(count_files(dir) == 2); /* out.txt and the temporary */
+    CHECK(check_count_files(dir) == 2); /* out.txt and the temporary */
     atomic_abort(f);
     read_all(path, buf, sizeof buf);
     CHECK(strcmp(buf, "first") == 0);
-    CHECK(count_files(dir) == 1);
+    CHECK(check_count_files(dir) == 1);
 
     /* A missing folder or a directory as output are refused up front. */
     snprintf(path, sizeof path, "%s/no/such/folder/x.png", dir);
