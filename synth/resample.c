@@ -1,0 +1,180 @@
+/* Resampling: image_resize() with area, Lanczos-3 and Keys bicubic filters.
+ *
+ * Separable: each axis gets a weight table (for every output index, a window
+ * of `taps` consecutive source indices and their weights), then a horizontal
+ * pass src [3, H, W] -> tmp [3, H, w] and a vertical pass tmp -> dst [3, h, w].
+ *
+ * Coordinates: source pixel i covers [i, i+1) with its centre at i + 0.5.
+ * With scale s = dst_n / src_n, output j's centre maps to
+ *   x = (j + 0.5) / s - 0.5                           (in source indices)
+ *   kernel filters:  w_i = K((i - x) * min(s, 1))     for |i - x| < r / min(s, 1)
+ *                    (r = 3 Lanczos, 2 bicubic: shrinking widens the kernel)
+ *   area:            w_i = |[i, i+1) ∩ [j / s, (j+1) / s)|
+ * Indices outside the source are clamped to the edge (its weight is added to
+ * the edge pixel), and every output's weights are normalized to sum to 1.
+ */
+#include "synth/image_codec.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int taps;      /* window length, the same for every output index */
+    int *first;    /* [dst_n] first source index of the window */
+    float *weight; /* [dst_n, taps] */
+} axis_weights;
+
+static double lanczos3(double x)
+{
+    const double a = 3.0;
+    x = fabs(x);
+    if (x < 1e-12)
+        return 1.0;
+    if (x >= a)
+        return 0.0;
+    double px = M_PI * x;
+    return a * sin(px) * sin(px / a) / (px * px);
+}
+
+static double keys_cubic(double x)
+{
+    const double a = -0.5;
+    x = fabs(x);
+    if (x <= 1.0)
+        return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+    if (x < 2.0)
+        return ((a * x - 5.0 * a) * x + 8.0 * a) * x - 4.0 * a;
+    return 0.0;
+}
+
+static void axis_free(axis_weights *a)
+{
+    free(a->first);
+    free(a->weight);
+    *a = (axis_weights){0};
+}
+
+/* Builds the weights taking src_n samples to dst_n. */
+static status axis_build(int src_n, int dst_n, image_resample filter, axis_weights *a)
+{
+    *a = (axis_weights){0};
+    double scale = (double)dst_n / src_n;
+    double shrink = scale < 1.0 ? scale : 1.0; /* kernel argument scale */
+    double radius = filter == IMAGE_RESAMPLE_LANCZOS ? 3.0 : 2.0;
+    double support = filter == IMAGE_RESAMPLE_AREA ? 1.0 / scale : radius / shrink;
+    /* raw window: every index a kernel or an interval of that width can touch */
+    int raw_taps = (int)ceil(filter == IMAGE_RESAMPLE_AREA ? support : 2.0 * support) + 2;
+    int taps = raw_taps < src_n ? raw_taps : src_n;
+    a->taps = taps;
+    a->first = alloc_array((size_t)dst_n, sizeof *a->first, "resize");
+    a->weight = alloc_array((size_t)dst_n, (size_t)taps * sizeof *a->weight, "resize");
+    double *acc = alloc_array((size_t)src_n, sizeof *acc, "resize"); /* weight per clamped index */
+    if (!a->first || !a->weight || !acc) {
+        free(acc);
+        axis_free(a);
+        return ST_ERROR;
+    }
+    for (int j = 0; j < dst_n; j++) {
+        int lo, hi;
+        double x0 = 0, x1 = 0, centre = 0;
+        if (filter == IMAGE_RESAMPLE_AREA) {
+            x0 = (double)j * src_n / dst_n;
+            x1 = (double)(j + 1) * src_n / dst_n;
+            lo = (int)floor(x0);
+            hi = (int)ceil(x1) - 1;
+        } else {
+            centre = (j + 0.5) * src_n / dst_n - 0.5;
+            lo = (int)ceil(centre - support);
+            hi = (int)floor(centre + support);
+        }
+        /* the clamped support [smin, smax] is at most `taps` long */
+        int smin = lo < 0 ? 0 : lo > src_n - 1 ? src_n - 1 : lo;
+        int smax = hi > src_n - 1 ? src_n - 1 : hi < 0 ? 0 : hi;
+        double sum = 0;
+        for (int i = lo; i <= hi; i++) {
+            double w;
+            if (filter == IMAGE_RESAMPLE_AREA)
+                w = fmin(x1, i + 1.0) - fmax(x0, (double)i);
+            else if (filter == IMAGE_RESAMPLE_LANCZOS)
+                w = lanczos3((i - centre) * shrink);
+            else
+                w = keys_cubic((i - centre) * shrink);
+            if (w == 0.0)
+                continue;
+            int k = i < 0 ? 0 : i >= src_n ? src_n - 1 : i;
+            acc[k] += w;
+            sum += w;
+        }
+        int start = smin < src_n - taps ? smin : src_n - taps;
+        a->first[j] = start;
+        float *wj = a->weight + (size_t)j * (size_t)taps;
+        for (int k = 0; k < taps; k++)
+            wj[k] = (float)(acc[start + k] / sum);
+        for (int i = smin; i <= smax; i++)
+            acc[i] = 0.0;
+    }
+    free(acc);
+    return ST_OK;
+}
+
+status image_resize(const image *src, int width, int height, image_resample filter, image *dst)
+{
+    /* src: [3, H, W] -> tmp: [3, H, width] -> dst: [3, height, width] */
+    *dst = (image){0};
+    if (!src || !src->data || src->width <= 0 || src->height <= 0)
+        return error_set("resize", "no source image");
+    if (filter != IMAGE_RESAMPLE_AREA && filter != IMAGE_RESAMPLE_LANCZOS && filter != IMAGE_RESAMPLE_BICUBIC)
+        return error_set("resize", "unknown filter %d", (int)filter);
+    if (width <= 0 || height <= 0)
+        return error_set("resize", "invalid image size %d x %d", width, height);
+    if (check_pixel_limit("resize", (uint32_t)width, (uint32_t)height) != ST_OK ||
+        check_pixel_limit("resize", (uint32_t)width, (uint32_t)src->height) != ST_OK)
+        return ST_ERROR;
+    if (width == src->width && height == src->height)
+        return image_copy(src, dst);
+    int W = src->width, H = src->height;
+    axis_weights ax, ay;
+    image tmp = {0};
+    if (axis_build(W, width, filter, &ax) != ST_OK)
+        return ST_ERROR;
+    if (axis_build(H, height, filter, &ay) != ST_OK || image_alloc(&tmp, width, H, "resize") != ST_OK ||
+        image_alloc(dst, width, height, "resize") != ST_OK) {
+        axis_free(&ax);
+        axis_free(&ay);
+        image_free(&tmp);
+        return ST_ERROR;
+    }
+    /* horizontal: each output sample is a dot product with a contiguous window */
+    for (int c = 0; c < 3; c++) {
+        for (int y = 0; y < H; y++) {
+            const float *in = image_plane(src, c) + (size_t)y * W;
+            float *out = image_plane(&tmp, c) + (size_t)y * width;
+            for (int x = 0; x < width; x++) {
+                const float *w = ax.weight + (size_t)x * ax.taps, *p = in + ax.first[x];
+                float s = 0.0f;
+                for (int k = 0; k < ax.taps; k++)
+                    s += w[k] * p[k];
+                out[x] = s;
+            }
+        }
+    }
+    /* vertical: each output row is a weighted sum of whole tmp rows */
+    for (int c = 0; c < 3; c++) {
+        for (int y = 0; y < height; y++) {
+            float *out = image_plane(dst, c) + (size_t)y * width;
+            const float *w = ay.weight + (size_t)y * ay.taps;
+            memset(out, 0, (size_t)width * sizeof *out);
+            for (int k = 0; k < ay.taps; k++) {
+                const float *in = image_plane(&tmp, c) + (size_t)(ay.first[y] + k) * width;
+                float wk = w[k];
+                for (int x = 0; x < width; x++)
+                    out[x] += wk * in[x];
+            }
+        }
+    }
+    axis_free(&ax);
+    axis_free(&ay);
+    image_free(&tmp);
+    return ST_OK;
+}
