@@ -7,6 +7,7 @@
  * function lives in cli/cmd_<name>.c. */
 static const cli_command commands[] = {
     {"model", "list, download and export models (ONNX; pretrained ImageNet classifiers)", cmd_model},
+    {"info", "describe an image: format, size, channels, bit depth, metadata", cmd_info},
     {0},
 };
 
