@@ -278,6 +278,8 @@ static status run_decode(const char *path, const void *bytes, size_t n, const ch
         *pixels = (image){0};
     if (info)
         *info = (image_info){0};
+    if (!path && !bytes && n > 0)
+        return error_set(name, "no bytes to decode");
     byte_source src = {.next = bytes, .avail = n};
     if (path && source_open_file(&src, path) != ST_OK)
         return ST_ERROR;

@@ -164,6 +164,7 @@ typedef struct {
     int components;               /* 1 gray, 3 RGB, 4 CMYK (as stored values) */
     J_COLOR_SPACE stored;         /* JCS_GRAYSCALE, JCS_YCbCr, JCS_RGB, JCS_CMYK, JCS_YCCK */
     bool progressive;
+    bool arithmetic;              /* arithmetic coding instead of Huffman */
     bool no_adobe_marker;         /* CMYK: omit APP14 (then ink is not inverted) */
     int quality;                  /* 0: 95 */
     const unsigned char *samples; /* [height, width, components] */
@@ -206,6 +207,7 @@ static inline bool fixture_jpeg(const char *path, const jpeg_fixture *f)
         c.write_Adobe_marker = FALSE;
     if (f->progressive)
         jpeg_simple_progression(&c);
+    c.arith_code = f->arithmetic;
     jpeg_start_compress(&c, TRUE);
     if (f->comment)
         jpeg_write_marker(&c, JPEG_COM, (const JOCTET *)f->comment, (unsigned)strlen(f->comment));

@@ -243,19 +243,21 @@ typedef struct {
     const char *label;
     int components;
     J_COLOR_SPACE stored;
-    bool progressive, no_adobe;
+    bool progressive, arithmetic, no_adobe;
     const char *color; /* as image_info reports it */
 } jpeg_variant;
 
 static const jpeg_variant jpeg_variants[] = {
-    {"baseline", 3, JCS_YCbCr, false, false, "ycbcr"},
-    {"progressive", 3, JCS_YCbCr, true, false, "ycbcr"},
-    {"gray", 1, JCS_GRAYSCALE, false, false, "gray"},
-    {"gray-progressive", 1, JCS_GRAYSCALE, true, false, "gray"},
-    {"rgb", 3, JCS_RGB, false, false, "rgb"},
-    {"cmyk-adobe", 4, JCS_CMYK, false, false, "cmyk"},
-    {"cmyk-plain", 4, JCS_CMYK, false, true, "cmyk"},
-    {"ycck", 4, JCS_YCCK, false, false, "ycck"},
+    {"baseline", 3, JCS_YCbCr, false, false, false, "ycbcr"},
+    {"progressive", 3, JCS_YCbCr, true, false, false, "ycbcr"},
+    {"arithmetic", 3, JCS_YCbCr, false, true, false, "ycbcr"},
+    {"arithmetic-progressive", 3, JCS_YCbCr, true, true, false, "ycbcr"},
+    {"gray", 1, JCS_GRAYSCALE, false, false, false, "gray"},
+    {"gray-progressive", 1, JCS_GRAYSCALE, true, false, false, "gray"},
+    {"rgb", 3, JCS_RGB, false, false, false, "rgb"},
+    {"cmyk-adobe", 4, JCS_CMYK, false, false, false, "cmyk"},
+    {"cmyk-plain", 4, JCS_CMYK, false, false, true, "cmyk"},
+    {"ycck", 4, JCS_YCCK, false, false, false, "ycck"},
 };
 
 /* The RGB a stored sample set stands for. CMYK files with an Adobe marker
@@ -285,7 +287,7 @@ static void test_jpeg_variants(void)
         unsigned char *s = fixture_smooth(width, height, jv->components);
         jpeg_fixture f = {.width = width, .height = height, .components = jv->components,
                           .stored = jv->stored, .progressive = jv->progressive,
-                          .no_adobe_marker = jv->no_adobe, .samples = s};
+                          .arithmetic = jv->arithmetic, .no_adobe_marker = jv->no_adobe, .samples = s};
         snprintf(name, sizeof name, "%s.jpg", jv->label);
         REQUIRE(fixture_jpeg(tmp_file(path, sizeof path, name), &f));
         image im;
@@ -721,11 +723,12 @@ static void test_bad_inputs(void)
     check_cuts(path);
     mutate(path, &r, 400);
     free(k.samples);
-    for (int v = 0; v < 2; v++) {
+    const char *jpeg_cuts[] = {"cut-base.jpg", "cut-prog.jpg", "cut-arith.jpg"};
+    for (int v = 0; v < 3; v++) {
         unsigned char *s = fixture_smooth(24, 16, 3);
         jpeg_fixture jf = {.width = 24, .height = 16, .components = 3, .stored = JCS_YCbCr,
-                           .progressive = v == 1, .samples = s, .quality = 80};
-        REQUIRE(fixture_jpeg(tmp_file(path, sizeof path, v ? "cut-prog.jpg" : "cut-base.jpg"), &jf));
+                           .progressive = v == 1, .arithmetic = v == 2, .samples = s, .quality = 80};
+        REQUIRE(fixture_jpeg(tmp_file(path, sizeof path, jpeg_cuts[v]), &jf));
         check_cuts(path);
         mutate(path, &r, 400);
         free(s);
