@@ -139,7 +139,7 @@ status conv_infer(const graph_node *node, const nd_shape *in, nd_shape *out, win
 
 /* ---- bands of output rows ------------------------------------------------------ */
 
-enum { CONV_BAND_FLOATS = 1 << 20 }; /* im2col scratch target: 4 MB */
+enum { CONV_BAND_FLOATS = 1 << 21 }; /* im2col scratch target: 8 MB */
 
 static bool is_pointwise(const window_geom *g)
 {
@@ -184,6 +184,39 @@ typedef struct {
     bool circular;
 } band_job;
 
+/* Along a row, tap kx reads ix = ox·sx + base; for ox in [lo, hi) that is
+ * inside the input (no pad, no wrap). */
+static void direct_span(const window_geom *g, int64_t kx, int64_t *lo, int64_t *hi, int64_t *base)
+{
+    int64_t sx = g->stride[2], W = g->in[2], OW = g->out[2];
+    *base = kx * g->dilation[2] - g->pad_begin[2];
+    *lo = *base >= 0 ? 0 : (-*base + sx - 1) / sx;
+    *hi = W - 1 - *base < 0 ? 0 : (W - 1 - *base) / sx + 1;
+    if (*hi > OW)
+        *hi = OW;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* What output column ox at tap kx reads from an input row: a pixel, or 0 in
+ * a zero pad; and the adjoint, adding v back to that pixel. */
+static float column_value(const band_job *j, const float *row, int64_t ox, int64_t kx)
+{
+    const window_geom *g = j->g;
+    int64_t ix =
+        window_source(ox, kx, g->stride[2], g->dilation[2], g->pad_begin[2], g->in[2], j->circular);
+    return ix < 0 ? 0.0f : row[ix];
+}
+
+static void column_add(const band_job *j, float *row, int64_t ox, int64_t kx, float v)
+{
+    const window_geom *g = j->g;
+    int64_t ix =
+        window_source(ox, kx, g->stride[2], g->dilation[2], g->pad_begin[2], g->in[2], j->circular);
+    if (ix >= 0)
+        row[ix] += v;
+}
+
 /* col[(c·kH + ky)·kW + kx, (oy − row0)·OW + ox] = X[c, iy, ix], for the
  * channels [c0, c1). */
 static void im2col_channels(void *ctx, int64_t c0, int64_t c1, int thread)
@@ -192,12 +225,14 @@ static void im2col_channels(void *ctx, int64_t c0, int64_t c1, int thread)
     const band_job *j = ctx;
     const window_geom *g = j->g;
     int64_t H = g->in[1], W = g->in[2], OW = g->out[2], kh = g->kernel[1], kw = g->kernel[2];
-    int64_t cols = j->rows * OW;
+    int64_t cols = j->rows * OW, sx = g->stride[2];
     for (int64_t c = c0; c < c1; c++) {
         const float *plane = j->x + c * H * W;
         for (int64_t ky = 0; ky < kh; ky++)
             for (int64_t kx = 0; kx < kw; kx++) {
                 float *dst = j->col + ((c * kh + ky) * kw + kx) * cols;
+                int64_t lo, hi, base;
+                direct_span(g, kx, &lo, &hi, &base);
                 for (int64_t r = 0; r < j->rows; r++, dst += OW) {
                     int64_t iy = window_source(j->row0 + r, ky, g->stride[1], g->dilation[1],
                                                g->pad_begin[1], H, j->circular);
@@ -206,29 +241,15 @@ static void im2col_channels(void *ctx, int64_t c0, int64_t c1, int thread)
                         continue;
                     }
                     const float *src = plane + iy * W;
-                    int64_t sx = g->stride[2], base = kx * g->dilation[2] - g->pad_begin[2];
-                    /* ox with 0 <= ox·sx + base < W read directly. */
-                    int64_t lo = base >= 0 ? 0 : (-base + sx - 1) / sx;
-                    int64_t hi = W - 1 - base < 0 ? 0 : (W - 1 - base) / sx + 1;
-                    if (hi > OW)
-                        hi = OW;
-                    if (lo > hi)
-                        lo = hi;
-                    for (int64_t ox = 0; ox < lo; ox++) {
-                        int64_t ix = window_source(ox, kx, sx, g->dilation[2], g->pad_begin[2], W,
-                                                   j->circular);
-                        dst[ox] = ix < 0 ? 0.0f : src[ix];
-                    }
                     if (sx == 1)
                         memcpy(dst + lo, src + lo + base, (size_t)(hi - lo) * sizeof *dst);
                     else
                         for (int64_t ox = lo; ox < hi; ox++)
                             dst[ox] = src[ox * sx + base];
-                    for (int64_t ox = hi; ox < OW; ox++) {
-                        int64_t ix = window_source(ox, kx, sx, g->dilation[2], g->pad_begin[2], W,
-                                                   j->circular);
-                        dst[ox] = ix < 0 ? 0.0f : src[ix];
-                    }
+                    for (int64_t ox = 0; ox < lo; ox++) /* left border: pads or wraps */
+                        dst[ox] = column_value(j, src, ox, kx);
+                    for (int64_t ox = hi; ox < OW; ox++) /* right border */
+                        dst[ox] = column_value(j, src, ox, kx);
                 }
             }
     }
@@ -242,24 +263,26 @@ static void col2im_channels(void *ctx, int64_t c0, int64_t c1, int thread)
     const band_job *j = ctx;
     const window_geom *g = j->g;
     int64_t H = g->in[1], W = g->in[2], OW = g->out[2], kh = g->kernel[1], kw = g->kernel[2];
-    int64_t cols = j->rows * OW;
+    int64_t cols = j->rows * OW, sx = g->stride[2];
     for (int64_t c = c0; c < c1; c++) {
         float *plane = j->dx + c * H * W;
         for (int64_t ky = 0; ky < kh; ky++)
             for (int64_t kx = 0; kx < kw; kx++) {
                 const float *src = j->col + ((c * kh + ky) * kw + kx) * cols;
+                int64_t lo, hi, base;
+                direct_span(g, kx, &lo, &hi, &base);
                 for (int64_t r = 0; r < j->rows; r++, src += OW) {
                     int64_t iy = window_source(j->row0 + r, ky, g->stride[1], g->dilation[1],
                                                g->pad_begin[1], H, j->circular);
                     if (iy < 0)
                         continue;
                     float *dst = plane + iy * W;
-                    for (int64_t ox = 0; ox < OW; ox++) {
-                        int64_t ix = window_source(ox, kx, g->stride[2], g->dilation[2],
-                                                   g->pad_begin[2], W, j->circular);
-                        if (ix >= 0)
-                            dst[ix] += src[ox];
-                    }
+                    for (int64_t ox = lo; ox < hi; ox++)
+                        dst[ox * sx + base] += src[ox];
+                    for (int64_t ox = 0; ox < lo; ox++) /* left border: pads or wraps */
+                        column_add(j, dst, ox, kx, src[ox]);
+                    for (int64_t ox = hi; ox < OW; ox++) /* right border */
+                        column_add(j, dst, ox, kx, src[ox]);
                 }
             }
     }

@@ -77,28 +77,71 @@ typedef struct {
 
 static int64_t taps_in(const window_geom *g) { return g->kernel[0] * g->kernel[1] * g->kernel[2]; }
 
-/* The input offset (within a plane) of tap number `tap` ((kd·kH + kh)·kW + kw)
- * of output (od, oh, ow), or -1 for a zero pad; *in_padded tells whether the tap lies inside the
- * padded extent [-pad_begin, in + pad_end). */
-static int64_t tap_source(const window_geom *g, const int64_t *o, int64_t tap, bool circular,
-                          bool *in_padded)
+/* The taps of one window along one axis: k in [lo, hi) read input index
+ * wrap(start + k·dilation) — the taps inside the input, or with circular pads
+ * every tap inside the padded extent (wrapped around). `padded` counts the
+ * taps inside the padded extent [−pad_begin, in + pad_end). */
+typedef struct {
+    int64_t lo, hi, start, dilation, size, padded;
+    bool circular;
+} axis_taps;
+
+static int64_t first_tap_at_or_after(int64_t start, int64_t d, int64_t bound)
 {
-    int64_t k[3] = {tap / (g->kernel[1] * g->kernel[2]), tap / g->kernel[2] % g->kernel[1],
-                    tap % g->kernel[2]};
-    int64_t off = 0;
-    bool inside = true;
-    *in_padded = true;
-    for (int a = 0; a < 3; a++) {
-        int64_t pos = o[a] * g->stride[a] - g->pad_begin[a] + k[a] * g->dilation[a];
-        if (pos < -g->pad_begin[a] || pos >= g->in[a] + g->pad_end[a])
-            *in_padded = false;
-        int64_t i = window_source(o[a], k[a], g->stride[a], g->dilation[a], g->pad_begin[a],
-                                  g->in[a], circular);
-        if (i < 0 || (circular && !*in_padded))
-            inside = false;
-        off = off * g->in[a] + (i < 0 ? 0 : i);
+    return bound <= start ? 0 : (bound - start + d - 1) / d;
+}
+
+static axis_taps axis_taps_of(const window_geom *g, int a, int64_t o, bool circular)
+{
+    axis_taps t = {0, 0, o * g->stride[a] - g->pad_begin[a], g->dilation[a], g->in[a], 0, circular};
+    int64_t k = g->kernel[a], d = t.dilation;
+    if (t.start >= 0 && t.start + (k - 1) * d < t.size) { /* the window is inside: the usual case */
+        t.hi = t.padded = k;
+        return t;
     }
-    return inside ? off : -1;
+    int64_t plo = first_tap_at_or_after(t.start, d, -g->pad_begin[a]);
+    int64_t phi = first_tap_at_or_after(t.start, d, g->in[a] + g->pad_end[a]);
+    phi = phi < k ? phi : k;
+    t.padded = phi > plo ? phi - plo : 0;
+    if (circular) {
+        t.lo = plo;
+        t.hi = phi;
+    } else {
+        t.lo = first_tap_at_or_after(t.start, d, 0);
+        t.hi = first_tap_at_or_after(t.start, d, g->in[a]);
+        t.hi = t.hi < k ? t.hi : k;
+    }
+    if (t.hi < t.lo)
+        t.hi = t.lo;
+    return t;
+}
+
+static inline int64_t axis_index(const axis_taps *t, int64_t k)
+{
+    int64_t i = t->start + k * t->dilation;
+    if (t->circular && (i < 0 || i >= t->size)) {
+        i %= t->size;
+        i += i < 0 ? t->size : 0;
+    }
+    return i;
+}
+
+typedef struct {
+    axis_taps ax[3];
+} window_taps;
+
+static void window_taps_of(const window_geom *g, const int64_t *o, bool circular, window_taps *w)
+{
+    for (int a = 0; a < 3; a++)
+        w->ax[a] = axis_taps_of(g, a, o[a], circular);
+}
+
+/* Input offset within a plane of tap (k0, k1, k2). */
+static inline int64_t tap_offset(const window_geom *g, const window_taps *w, int64_t k0, int64_t k1,
+                                 int64_t k2)
+{
+    return (axis_index(&w->ax[0], k0) * g->in[1] + axis_index(&w->ax[1], k1)) * g->in[2] +
+           axis_index(&w->ax[2], k2);
 }
 
 /* Output coordinates (od, oh, ow) of index i within a plane. */
@@ -121,35 +164,31 @@ static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
     (void)thread;
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
-    const float *x = j->c->in[0]->data;
-    float *y = j->c->out->data;
     void *saved = j->c->saved;
     size_t width = argmax_width(taps_in(g));
-    for (int64_t p = p0; p < p1; p++)
+    for (int64_t p = p0; p < p1; p++) {
+        const float *plane = j->c->in[0]->data + p * plane_size(g);
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
             int64_t o[3];
+            window_taps w;
             output_coords(g, i, o);
-            const float *plane = x + p * plane_size(g);
+            window_taps_of(g, o, j->c->circular, &w);
             float best = -INFINITY;
-            uint32_t best_tap = no_tap(width), tap = 0;
-            for (; tap < taps_in(g); tap++) {
-                bool in_padded;
-                int64_t src = tap_source(g, o, tap, j->c->circular, &in_padded);
-                if (src < 0)
-                    continue;
-                float v = plane[src];
-                if (best_tap == no_tap(width) || v > best || isnan(v)) {
-                    best = v;
-                    best_tap = tap;
-                    if (isnan(v))
-                        goto done;
-                }
-            }
-        done:
-            y[oi] = best;
+            uint32_t best_tap = no_tap(width);
+            for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
+                for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++)
+                    for (int64_t k2 = w.ax[2].lo; k2 < w.ax[2].hi; k2++) {
+                        float v = plane[tap_offset(g, &w, k0, k1, k2)];
+                        if (v > best || best_tap == no_tap(width) || (isnan(v) && !isnan(best))) {
+                            best = v;
+                            best_tap = (uint32_t)((k0 * g->kernel[1] + k1) * g->kernel[2] + k2);
+                        }
+                    }
+            j->c->out->data[oi] = best;
             if (saved)
                 argmax_store(saved, width, oi, best_tap);
         }
+    }
 }
 
 void max_pool_forward(const op_call *c)
@@ -163,20 +202,22 @@ static void max_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int thre
     (void)thread;
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
-    const float *gy = j->gout->data;
-    float *gx = j->gin->data;
     size_t width = argmax_width(taps_in(g));
-    for (int64_t p = p0; p < p1; p++)
+    for (int64_t p = p0; p < p1; p++) {
+        float *plane = j->gin->data + p * plane_size(g);
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
-            int64_t o[3];
-            output_coords(g, i, o);
             uint32_t tap = argmax_load(j->c->saved, width, oi);
             if (tap == no_tap(width))
                 continue;
-            bool in_padded;
-            int64_t src = tap_source(g, o, tap, j->c->circular, &in_padded);
-            gx[p * plane_size(g) + src] += gy[oi];
+            int64_t o[3];
+            window_taps w;
+            output_coords(g, i, o);
+            window_taps_of(g, o, j->c->circular, &w);
+            int64_t k2 = tap % g->kernel[2], k1 = tap / g->kernel[2] % g->kernel[1],
+                    k0 = tap / (g->kernel[1] * g->kernel[2]);
+            plane[tap_offset(g, &w, k0, k1, k2)] += j->gout->data[oi];
         }
+    }
 }
 
 void max_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin)
@@ -189,19 +230,15 @@ void max_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin)
 
 /* ---- AveragePool ---------------------------------------------------------------- */
 
-/* The divisor of one window: taps inside the input, or (count_include_pad,
- * and always with circular pads, whose taps are real pixels) taps inside the
- * padded extent. */
-static float average_divisor(const op_call *c, const int64_t *o)
+/* The divisor of one window: the taps read (inside the input; with circular
+ * pads, inside the padded extent), or with count_include_pad every tap inside
+ * the padded extent. */
+static float average_divisor(const op_call *c, const window_taps *w)
 {
-    const window_geom *g = c->geo;
-    bool with_pads = c->node->attrs.window.count_include_pad || c->circular;
-    int64_t count = 0;
-    for (int64_t tap = 0; tap < taps_in(g); tap++) {
-        bool in_padded;
-        int64_t src = tap_source(g, o, tap, c->circular, &in_padded);
-        count += with_pads ? in_padded : src >= 0;
-    }
+    bool with_pads = c->node->attrs.window.count_include_pad;
+    int64_t count = 1;
+    for (int a = 0; a < 3; a++)
+        count *= with_pads ? w->ax[a].padded : w->ax[a].hi - w->ax[a].lo;
     return count > 0 ? (float)count : 1.0f;
 }
 
@@ -210,22 +247,21 @@ static void average_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
     (void)thread;
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
-    const float *x = j->c->in[0]->data;
-    float *y = j->c->out->data;
-    for (int64_t p = p0; p < p1; p++)
+    for (int64_t p = p0; p < p1; p++) {
+        const float *plane = j->c->in[0]->data + p * plane_size(g);
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
             int64_t o[3];
+            window_taps w;
             output_coords(g, i, o);
-            const float *plane = x + p * plane_size(g);
+            window_taps_of(g, o, j->c->circular, &w);
             double sum = 0;
-            for (int64_t tap = 0; tap < taps_in(g); tap++) {
-                bool in_padded;
-                int64_t src = tap_source(g, o, tap, j->c->circular, &in_padded);
-                if (src >= 0)
-                    sum += plane[src];
-            }
-            y[oi] = (float)(sum / average_divisor(j->c, o));
+            for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
+                for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++)
+                    for (int64_t k2 = w.ax[2].lo; k2 < w.ax[2].hi; k2++)
+                        sum += plane[tap_offset(g, &w, k0, k1, k2)];
+            j->c->out->data[oi] = (float)(sum / average_divisor(j->c, &w));
         }
+    }
 }
 
 void average_pool_forward(const op_call *c)
@@ -239,21 +275,20 @@ static void average_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int 
     (void)thread;
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
-    const float *gy = j->gout->data;
-    float *gx = j->gin->data;
-    for (int64_t p = p0; p < p1; p++)
+    for (int64_t p = p0; p < p1; p++) {
+        float *plane = j->gin->data + p * plane_size(g);
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
             int64_t o[3];
+            window_taps w;
             output_coords(g, i, o);
-            float *plane = gx + p * plane_size(g);
-            float share = gy[oi] / average_divisor(j->c, o);
-            for (int64_t tap = 0; tap < taps_in(g); tap++) {
-                bool in_padded;
-                int64_t src = tap_source(g, o, tap, j->c->circular, &in_padded);
-                if (src >= 0)
-                    plane[src] += share;
-            }
+            window_taps_of(g, o, j->c->circular, &w);
+            float share = j->gout->data[oi] / average_divisor(j->c, &w);
+            for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
+                for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++)
+                    for (int64_t k2 = w.ax[2].lo; k2 < w.ax[2].hi; k2++)
+                        plane[tap_offset(g, &w, k0, k1, k2)] += share;
         }
+    }
 }
 
 void average_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin)

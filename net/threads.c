@@ -201,14 +201,16 @@ void net_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float
         return;
     gemm_job j = {trans_a, trans_b, m > n, m, n, k, lda, ldb, ldc, 0, 0, alpha, beta, a, b, c};
     /* Blocks depend on the problem size alone (never on the thread count), so
-     * every element is computed by the same call whatever the pool size. */
+     * every element is computed by the same call whatever the pool size.
+     * Each block repacks the other operand, so blocks stay large: at least
+     * 256 rows or columns and 20 MFLOP. */
     int64_t dim = j.split_rows ? m : n;
     double flops = 2.0 * (double)m * (double)n * (double)(k > 0 ? k : 1);
-    int64_t nblocks = (int64_t)(flops / 4e6);
+    int64_t nblocks = (int64_t)(flops / 2e7);
+    if (nblocks > dim / 256)
+        nblocks = dim / 256;
     if (nblocks > 64)
         nblocks = 64;
-    if (nblocks > dim / 16)
-        nblocks = dim / 16;
     if (nblocks < 1)
         nblocks = 1;
     j.block = (dim + nblocks - 1) / nblocks;
