@@ -33,12 +33,12 @@ reg_range reg_range_unit(int channels)
     return r;
 }
 
-reg_range reg_range_normalized(int channels, const float *mean, const float *std)
+reg_range reg_range_normalized(int channels, float scale, const float *mean, const float *std)
 {
     reg_range r = reg_range_unit(channels);
     for (int c = 0; c < channels && c < REG_MAX_CHANNELS; c++) {
         r.lo[c] = -mean[c] / std[c];
-        r.hi[c] = (1.0f - mean[c]) / std[c];
+        r.hi[c] = (scale - mean[c]) / std[c];
         r.center[c] = 0.0f;
     }
     return r;

@@ -40,7 +40,8 @@ struct reg_param {
     size_t count;             /* floats in params */
     bool identity;            /* pixel, no decorrelation, no squash */
     float lo[REG_MAX_CHANNELS], span[REG_MAX_CHANNELS]; /* squash: lo + span·σ */
-    float unmix[3][3];        /* reg_color_correlation⁻¹ */
+    float mix[3][3];          /* reg_color_correlation, reversed for BGR */
+    float unmix[3][3];        /* mix⁻¹ */
     float *v;                 /* (C, H, W): the squash's input from the last forward */
     float *work;              /* (C, H, W): scratch of backward and from_image (fftwf_malloc) */
     /* Fourier only */
@@ -107,7 +108,11 @@ status reg_param_create(const reg_param_options *o, int C, int H, int W, const r
         if (o->sigmoid && !(p->span[c] > 0))
             goto bad_range;
     }
-    invert3(reg_color_correlation, p->unmix);
+    bool bgr = range && range->bgr;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            p->mix[i][j] = bgr ? reg_color_correlation[2 - i][2 - j] : reg_color_correlation[i][j];
+    invert3(p->mix, p->unmix);
     p->v = fftwf_malloc(n * sizeof(float));
     p->work = fftwf_malloc(n * sizeof(float));
     if (!p->v || !p->work)
@@ -272,7 +277,7 @@ void reg_param_forward(reg_param *p, const float *params, float *image)
     else
         memcpy(p->v, params, n * sizeof(float));
     if (p->o.decorrelate)
-        mix_colors(p->v, plane, reg_color_correlation, false);
+        mix_colors(p->v, plane, p->mix, false);
     if (!p->o.sigmoid) {
         memcpy(image, p->v, n * sizeof(float));
         return;
@@ -304,7 +309,7 @@ void reg_param_backward(reg_param *p, const float *dimage, float *dparams)
     else
         memcpy(g, dimage, n * sizeof(float));
     if (p->o.decorrelate)
-        mix_colors(g, plane, reg_color_correlation, true);
+        mix_colors(g, plane, p->mix, true);
     if (p->o.kind == REG_PARAM_FOURIER)
         fourier_adjoint(p, dparams);
     else

@@ -46,18 +46,22 @@
 /* ===== Value ranges ========================================================
  * Per channel: the valid range [lo, hi] (clamping and sigmoid squashing map
  * into it) and the neutral value `center` (the "zero" of L2, decay and
- * clipping, the fill of constant padding). */
+ * clipping, the fill of constant padding); and whether 3 channels are in
+ * B, G, R order (decorrelated colour then permutes its matrix). */
 enum { REG_MAX_CHANNELS = 4 };
 typedef struct {
     int channels;
     float lo[REG_MAX_CHANNELS], hi[REG_MAX_CHANNELS], center[REG_MAX_CHANNELS];
+    bool bgr;
 } reg_range;
 
-/* Pixels in [0,1]: lo 0, hi 1, center 0.5. */
+/* Pixels in [0,1], RGB: lo 0, hi 1, center 0.5. */
 reg_range reg_range_unit(int channels);
-/* The model's input space (p − mean[c]) / std[c] for p in [0,1]:
- * lo = −mean/std, hi = (1 − mean)/std, center 0 (the mean colour). */
-reg_range reg_range_normalized(int channels, const float *mean, const float *std);
+/* A network's input space x = (p · scale − mean[c]) / std[c] for pixels p in
+ * [0,1] (scale 1 or 255; mean and std in the network's channel order, as in
+ * net.h's net_preprocess): lo = −mean/std, hi = (scale − mean)/std, center
+ * 0 (the mean colour). Set .bgr for networks fed B, G, R. */
+reg_range reg_range_normalized(int channels, float scale, const float *mean, const float *std);
 
 /* ===== Boundaries ==========================================================
  * How an image continues beyond its edges (padding, non-wrapped jitter, the
@@ -232,7 +236,8 @@ void reg_transform_adjoint(reg_transform *t, const float *gy, float *gx);
  *                kx = W/2 are first made Hermitian), d = fourier_decay. The
  *                constants follow Lucid, so the same init std gives the same
  *                pictures.
- *   decorrelate  (C = 3) v[:, i, j] = M · u[:, i, j], M = reg_color_correlation.
+ *   decorrelate  (C = 3) v[:, i, j] = M · u[:, i, j], M = reg_color_correlation
+ *                (rows and columns reversed when the range is BGR).
  *   squash       SIGMOID: image = lo + (hi − lo) · σ(v), into the range.
  * The map is exact in both directions: reg_param_backward is its transposed
  * Jacobian (the FFT's adjoint is a weighted r2c), checked by finite

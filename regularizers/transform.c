@@ -40,7 +40,8 @@ void reg_window(const float *x, int C, int H, int W, int oy, int ox, int Ho, int
             const float *xrow = x + ((size_t)c * H + r) * W;
             for (int j = 0; j < Wo; j++) {
                 if (j == j_lo) { /* the inside run */
-                    memcpy(yrow + j_lo, xrow + j_lo + ox, (size_t)(j_hi - j_lo) * sizeof(float));
+                    if (j_hi > j_lo)
+                        memcpy(yrow + j_lo, xrow + j_lo + ox, (size_t)(j_hi - j_lo) * sizeof(float));
                     j = j_hi;
                     if (j >= Wo)
                         break;

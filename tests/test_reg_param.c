@@ -210,9 +210,12 @@ static void test_maps(void)
     rng_seed(&r, 21);
     reg_range unit = reg_range_unit(3);
     const float mean[3] = {0.485f, 0.456f, 0.406f}, std[3] = {0.229f, 0.224f, 0.225f};
-    reg_range imagenet = reg_range_normalized(3, mean, std);
+    reg_range imagenet = reg_range_normalized(3, 1.0f, mean, std);
     CHECK_NEAR(imagenet.lo[0], -0.485 / 0.229, 1e-6);
     CHECK_NEAR(imagenet.hi[2], (1 - 0.406) / 0.225, 1e-6);
+    const float caffe_mean[3] = {104.0f, 117.0f, 123.0f}, ones[3] = {1, 1, 1};
+    reg_range caffe = reg_range_normalized(3, 255.0f, caffe_mean, ones);
+    CHECK(caffe.lo[0] == -104.0f && caffe.hi[2] == 132.0f && caffe.center[1] == 0.0f);
     const int sizes[][2] = {{6, 8}, {5, 7}, {4, 5}, {1, 6}, {3, 1}};
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
         int H = sizes[s][0], W = sizes[s][1];
@@ -243,6 +246,37 @@ static void test_maps(void)
     reg_param_free(p);
     reg_param_options bad = {.kind = REG_PARAM_PIXEL, .decorrelate = true};
     CHECK_FAILS_WITH(reg_param_create(&bad, 1, 4, 4, NULL, &p), "--decorrelate");
+}
+
+/* With a BGR range, decorrelation acts on reversed channels: the BGR image
+ * of reversed params is the reversed RGB image. */
+static void test_bgr(void)
+{
+    enum { H = 3, W = 4, P = H * W };
+    reg_range rgb = reg_range_unit(3), bgr = rgb;
+    bgr.bgr = true;
+    rgb.lo[0] = bgr.lo[2] = -1.0f; /* per-channel ranges follow the channels */
+    reg_param_options o = {.kind = REG_PARAM_FOURIER, .decorrelate = true, .sigmoid = true, .fourier_decay = 1};
+    reg_param *a, *b;
+    REQUIRE(reg_param_create(&o, 3, H, W, &rgb, &a) == ST_OK);
+    REQUIRE(reg_param_create(&o, 3, H, W, &bgr, &b) == ST_OK);
+    size_t n = reg_param_count(a), per = n / 3;
+    float pa[2 * 3 * H * (W / 2 + 1)], pb[sizeof pa / sizeof *pa], ia[3 * P], ib[3 * P];
+    REQUIRE(n == sizeof pa / sizeof *pa);
+    rng r;
+    rng_seed(&r, 8);
+    reg_param_init(a, pa, &r, 1.0);
+    for (int c = 0; c < 3; c++)
+        memcpy(pb + c * per, pa + (2 - c) * per, per * sizeof *pa);
+    reg_param_forward(a, pa, ia);
+    reg_param_forward(b, pb, ib);
+    double worst = 0;
+    for (int c = 0; c < 3; c++)
+        for (int q = 0; q < P; q++)
+            worst = fmax(worst, fabs(ib[c * P + q] - ia[(2 - c) * P + q]));
+    CHECK(worst < 1e-6);
+    reg_param_free(a);
+    reg_param_free(b);
 }
 
 static void test_color_matrix(void)
@@ -289,6 +323,7 @@ int main(void)
     test_fourier_basis();
     test_maps();
     test_color_matrix();
+    test_bgr();
     test_init_determinism();
     return check_report("test_reg_param");
 }
