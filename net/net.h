@@ -346,4 +346,26 @@ void model_cache_list_free(cached_model *list, int count);
 status model_fetch(const char *name, const char *url, const char *sha256, fetch_progress_fn progress,
                    void *progress_ctx, char *path, size_t size, bool *already);
 
+/* --- ONNX files ---
+ * net_model_open("vgg19" or "path/model.onnx") reads ONNX through this code:
+ * a spec with a '/' or ending in .onnx is a file; another word is a model in
+ * the cache (a registry model brings its preprocessing and ImageNet labels),
+ * else a file of that name. Opsets 7 to 17; an op or form synth does not
+ * support fails with "<file>: node '<name>' (<op>): <reason>". */
+
+/* Opens an ONNX file some of whose graph inputs are given now: input k (of
+ * the inputs that are not initializers, in declaration order) is read from
+ * the TensorProto file input_pb_paths[k] (NULL: not given). A given input
+ * becomes a constant where synth needs one (a shape, pads, axes, a pad value)
+ * or when it is not float; otherwise it stays a model input. model_inputs[k]
+ * (may be NULL) receives the model input index input k became, or -1. ONNX's
+ * node tests feed shapes and pads this way. */
+status net_model_open_onnx(const char *path, const char *const *input_pb_paths, int ninputs, int *model_inputs,
+                           net_model **out);
+/* Decodes and imports an ONNX model held in memory (no external data): the
+ * fuzzers' entry point. */
+status net_model_open_buffer(const void *data, size_t len, const char *name, net_model **out);
+/* Reads a TensorProto file (.pb, as ONNX's tests store tensors) as float. */
+status tensor_read_pb(const char *path, tensor *out);
+
 #endif

@@ -1,0 +1,206 @@
+/* ONNX's backend node tests (Debian libonnx-testdata) for every op synth
+ * supports: each test directory test_<op>* under
+ * /usr/share/libonnx-testdata/data/node holds model.onnx and
+ * test_data_set_N/input_K.pb, output_K.pb; the model's outputs on the inputs must
+ * match within ONNX's own tolerance (|ours - theirs| <= 1e-7 + 1e-3 |theirs|).
+ * Tests synth cannot run are listed in `skipped` with the reason; a skipped
+ * test that starts passing, or a listed name that no longer exists, fails. */
+#include "check.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#define NODE_DIR "/usr/share/libonnx-testdata/data/node"
+enum { SKIP = 77, MAX_IO = 16 };
+
+/* Directory stems: test_<stem> and test_<stem>_*; for each supported op. */
+static const char *const ops[] = {
+    "conv", "basic_conv", "relu", "leakyrelu", "clip", "sigmoid", "tanh", "maxpool", "averagepool",
+    "globalaveragepool", "globalmaxpool", "lrn", "concat", "add", "sum", "mul", "sub", "div", "gemm", "matmul",
+    "flatten", "reshape", "softmax", "batchnorm", "dropout", "identity", "constant_pad", "edge_pad",
+    "reflect_pad",
+};
+
+/* Tests of those ops that synth does not run (fnmatch patterns), the error
+ * each must fail with, and why. */
+static const struct {
+    const char *pattern;
+    const char *error;
+    const char *reason;
+} skipped[] = {
+    {"test_*_uint8", "no float input", "integer tensors: the engine computes in float32"},
+    {"test_clip_default_int8_*", "no float input", "integer tensors"},
+    {"test_edge_pad", "no float input", "int32 data"},
+    {"test_reflect_pad", "no float input", "int32 data"},
+    {"test_batchnorm_*_training_mode", "is not supported", "BatchNormalization's training outputs"},
+    {"test_dropout_default_mask*", "is not supported", "Dropout's mask output"},
+    {"test_maxpool_with_argmax_*", "is not supported", "MaxPool's Indices output"},
+    {"test_softmax_*_expanded", "unsupported op", "Softmax as its function body (ReduceMax, Exp, ReduceSum)"},
+    {"test_identity_opt", "non-tensor", "optional-typed values"},
+    {"test_identity_sequence", "segmented tensors", "sequence-typed values"},
+};
+
+/* The skip entry matching `name`, or -1. */
+static int skip_entry(const char *name)
+{
+    for (size_t i = 0; i < sizeof skipped / sizeof *skipped; i++)
+        if (fnmatch(skipped[i].pattern, name, 0) == 0)
+            return (int)i;
+    return -1;
+}
+
+static bool selected(const char *dir)
+{
+    if (strncmp(dir, "test_", 5) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        size_t n = strlen(ops[i]);
+        if (strncmp(dir + 5, ops[i], n) == 0 && (dir[5 + n] == '\0' || dir[5 + n] == '_'))
+            return true;
+    }
+    return false;
+}
+
+static bool exists(const char *path) { return access(path, R_OK) == 0; }
+
+/* Runs one test directory; returns true when every data set matches, and
+ * puts the first failure's description into why. */
+static bool run_test(const char *name, char *why, size_t why_size)
+{
+    char model_path[4096], path[4096];
+    snprintf(model_path, sizeof model_path, "%s/%.127s/model.onnx", NODE_DIR, name);
+    /* The inputs of data set 0 decide which inputs become constants. */
+    char *inputs[MAX_IO] = {NULL};
+    int ninputs = 0;
+    for (; ninputs < MAX_IO; ninputs++) {
+        snprintf(path, sizeof path, "%s/%.127s/test_data_set_0/input_%d.pb", NODE_DIR, name, ninputs);
+        if (!exists(path) || !(inputs[ninputs] = string_dup(path)))
+            break;
+    }
+    int model_inputs[MAX_IO];
+    net_model *m = NULL;
+    bool ok = net_model_open_onnx(model_path, (const char *const *)inputs, ninputs, model_inputs, &m) == ST_OK;
+    if (!ok)
+        snprintf(why, why_size, "%s", error_message());
+    for (int set = 0; ok; set++) {
+        snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d", NODE_DIR, name, set);
+        if (!exists(path))
+            break;
+        /* The model's inputs, in the model's order. */
+        int nmodel = net_model_input_count(m);
+        tensor x[MAX_IO];
+        memset(x, 0, sizeof x);
+        for (int k = 0; ok && k < ninputs; k++) {
+            if (model_inputs[k] < 0 || model_inputs[k] >= MAX_IO)
+                continue;
+            snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d/input_%d.pb", NODE_DIR, name, set, k);
+            if (tensor_read_pb(path, &x[model_inputs[k]]) != ST_OK) {
+                snprintf(why, why_size, "%s", error_message());
+                ok = false;
+            }
+        }
+        int nout = net_model_output_count(m), layers[MAX_IO];
+        if (ok && nout > MAX_IO) {
+            snprintf(why, why_size, "too many outputs");
+            ok = false;
+        }
+        for (int k = 0; ok && k < nout; k++)
+            layers[k] = net_model_output_layer(m, k);
+        net_session *s = NULL;
+        if (ok && (net_session_create(m, &s) != ST_OK || net_forward(s, x, nmodel, layers, nout, NULL) != ST_OK)) {
+            snprintf(why, why_size, "%s", error_message());
+            ok = false;
+        }
+        for (int k = 0; ok && k < nout; k++) {
+            tensor expected;
+            snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d/output_%d.pb", NODE_DIR, name, set, k);
+            if (tensor_read_pb(path, &expected) != ST_OK) {
+                snprintf(why, why_size, "%s", error_message());
+                ok = false;
+                break;
+            }
+            const tensor *got = net_activation(s, layers[k]);
+            char a[128], b[128];
+            if (!got || !tensor_same_shape(got, &expected)) {
+                snprintf(why, why_size, "output %d has shape %s, expected %s", k,
+                         got ? shape_format(got->ndim, got->shape, a, sizeof a) : "none",
+                         shape_format(expected.ndim, expected.shape, b, sizeof b));
+                ok = false;
+            }
+            for (size_t i = 0; ok && i < tensor_numel(&expected); i++) {
+                double want = expected.data[i], have = got->data[i];
+                bool same = fabs(have - want) <= 1e-7 + 1e-3 * fabs(want) || (isnan(want) && isnan(have));
+                if (!same) {
+                    snprintf(why, why_size, "data set %d, output %d, element %zu: %.9g, expected %.9g", set, k,
+                             i, have, want);
+                    ok = false;
+                }
+            }
+            tensor_free(&expected);
+        }
+        net_session_free(s);
+        for (int k = 0; k < MAX_IO; k++)
+            tensor_free(&x[k]);
+        if (!nout && ok) {
+            snprintf(why, why_size, "no outputs");
+            ok = false;
+        }
+    }
+    net_model_close(m);
+    for (int k = 0; k < ninputs; k++)
+        free(inputs[k]);
+    return ok;
+}
+
+int main(void)
+{
+    if (!exists(NODE_DIR)) {
+        printf("test_onnx_node: %s is missing (Debian package libonnx-testdata): skipped\n", NODE_DIR);
+        return SKIP;
+    }
+    DIR *dir = opendir(NODE_DIR);
+    REQUIRE(dir);
+    struct dirent *e;
+    char names[1024][128];
+    int count = 0;
+    while ((e = readdir(dir)) && count < 1024)
+        if (selected(e->d_name) && strlen(e->d_name) < 128)
+            snprintf(names[count++], 128, "%s", e->d_name);
+    closedir(dir);
+    qsort(names, (size_t)count, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    int passed = 0, skips = 0, matched[sizeof skipped / sizeof *skipped] = {0};
+    for (int i = 0; i < count; i++) {
+        char why[1200] = "";
+        bool ok = run_test(names[i], why, sizeof why);
+        int k = skip_entry(names[i]);
+        if (k >= 0) {
+            skips++;
+            matched[k]++;
+            if (ok) {
+                fprintf(stderr, "%s passes but is listed as skipped (%s): update the list\n", names[i],
+                        skipped[k].reason);
+                CHECK(false);
+            } else if (!strstr(why, skipped[k].error)) {
+                fprintf(stderr, "%s (skipped: %s) fails otherwise than expected: %s\n", names[i],
+                        skipped[k].reason, why);
+                CHECK(false);
+            } else {
+                printf("skip %s: %s\n", names[i], skipped[k].reason);
+            }
+        } else if (ok) {
+            passed++;
+        } else {
+            fprintf(stderr, "FAIL %s: %s\n", names[i], why);
+            CHECK(false);
+        }
+    }
+    for (size_t i = 0; i < sizeof skipped / sizeof *skipped; i++)
+        if (!matched[i]) {
+            fprintf(stderr, "skip entry %s matches no selected test\n", skipped[i].pattern);
+            CHECK(false);
+        }
+    printf("ONNX node tests: %d selected, %d passed, %d skipped\n", count, passed, skips);
+    CHECK(count > 150);
+    return check_report("test_onnx_node");
+}
