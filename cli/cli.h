@@ -49,5 +49,6 @@ extern int cli_quiet;
 /* ===== Commands: one run function per cli/cmd_<name>.c ===================== */
 int cmd_model(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
 
 #endif

@@ -7,7 +7,8 @@
  * function lives in cli/cmd_<name>.c. */
 static const cli_command commands[] = {
     {"model", "list, download and export models (ONNX; pretrained ImageNet classifiers)", cmd_model},
-    {"info", "describe an image: format, size, channels, bit depth, metadata", cmd_info},
+    {"info", "describe an image (format, size, metadata) or a model's layers", cmd_info},
+    {"probe", "run a model on .npy inputs: a layer's activation and input gradient", cmd_probe},
     {0},
 };
 

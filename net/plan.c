@@ -230,11 +230,17 @@ status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layer
         nd_shape *s = &p->input_shapes[i];
         s->ndim = inputs[i].ndim;
         memcpy(s->d, inputs[i].shape, sizeof s->d);
-        if (gv->ndim != s->ndim || (s->ndim >= 2 && gv->shape[1] > 0 && gv->shape[1] != s->d[1])) {
-            char a[96], b[96];
-            error_set("input", "'%s' is %s, the model expects %s", gv->name,
-                      shape_format(s->ndim, s->d, a, sizeof a),
+        char a[96], b[96];
+        if (gv->ndim != s->ndim) {
+            error_set("input", "'%s' is %s, the model expects %d dimensions (like %s)", gv->name,
+                      shape_format(s->ndim, s->d, a, sizeof a), gv->ndim,
                       shape_format(gv->ndim, gv->shape, b, sizeof b));
+            goto fail;
+        }
+        if (s->ndim >= 2 && gv->shape[1] > 0 && gv->shape[1] != s->d[1]) {
+            error_set("input", "'%s' is %s: %lld channels, the model expects %lld", gv->name,
+                      shape_format(s->ndim, s->d, a, sizeof a), (long long)s->d[1],
+                      (long long)gv->shape[1]);
             goto fail;
         }
         p->values[g->inputs[i]].shape = *s;

@@ -165,6 +165,21 @@ static inline int nb_node(net_builder *b, op_kind op, const op_attrs *a, const i
     return b->last = y;
 }
 
+/* Attributes of a 2-D Conv or pool: square kernel k (pools only; Conv takes
+ * it from W), stride s, the same pad on every side. */
+static inline op_attrs window_2d(op_kind op, int64_t k, int64_t s, int64_t pad)
+{
+    op_attrs a = op_attrs_default(op);
+    a.window.nspatial = 2;
+    for (int i = 0; i < 2; i++) {
+        a.window.kernel[i] = op == OP_CONV ? 0 : k;
+        a.window.strides[i] = s;
+    }
+    for (int i = 0; i < 4; i++)
+        a.window.pads[i] = pad;
+    return a;
+}
+
 /* Finalizes into a model; *layer is the node producing the last value. */
 static inline net_model *nb_model(net_builder *b, int *layer)
 {
