@@ -40,7 +40,7 @@ expect_fail 1 "given twice" "$SYNTH" probe --input "input=$X" --input "input=$X"
 expect_fail 1 "No such file" "$SYNTH" probe --input "$T/none.npy" --layer relu1_1 --out-act "$T/x.npy"
 expect_fail 1 "does not exist" "$SYNTH" probe --input "$X" --layer relu1_1 --out-act "$T/no/dir/x.npy"
 expect_fail 1 "only shapes the gradient" "$SYNTH" probe --input "$X" --layer relu1_1 --channel 1 --out-act "$T/x.npy"
-expect_fail 1 "ONNX import is not available yet" "$SYNTH" probe --model m.onnx --input "$X" --layer relu1_1 --out-act "$T/x.npy"
+expect_fail 1 "m.onnx" "$SYNTH" probe --model m.onnx --input "$X" --layer relu1_1 --out-act "$T/x.npy"
 expect_fail 2 "missing --layer" "$SYNTH" probe --input "$X" --out-act "$T/x.npy"
 expect_fail 2 "missing --input" "$SYNTH" probe --layer relu1_1 --out-act "$T/x.npy"
 expect_fail 2 "nothing to write" "$SYNTH" probe --input "$X" --layer relu1_1
