@@ -234,8 +234,8 @@ void reg_transform_adjoint(reg_transform *t, const float *gy, float *gx);
  *                irfft2 the unnormalized inverse real FFT (FFTW c2r; the
  *                coefficients of the self-conjugate columns kx = 0 and
  *                kx = W/2 are first made Hermitian), d = fourier_decay. The
- *                constants follow Lucid, so the same init std gives the same
- *                pictures.
+ *                constants (1/4, √(HW), the f clamp) follow Lucid, so its
+ *                init std (0.01) and step sizes carry over.
  *   decorrelate  (C = 3) v[:, i, j] = M · u[:, i, j], M = reg_color_correlation
  *                (rows and columns reversed when the range is BGR).
  *   squash       SIGMOID: image = lo + (hi − lo) · σ(v), into the range.
