@@ -1,5 +1,6 @@
 /* synth model — the model registry and cache: list known and cached models,
- * download one (verified, resumable, with a progress bar on a terminal). */
+ * download one (verified, resumable, with a progress bar on a terminal), and
+ * export any model as an ONNX file. */
 #include "cli/cli.h"
 
 #include <inttypes.h>
@@ -12,6 +13,7 @@ typedef struct {
     char *url;
     char *sha256;
     char *name;
+    char *output;
     string_list words; /* SUBCOMMAND [ARG] */
 } model_options;
 
@@ -22,18 +24,24 @@ static const option_spec model_specs[] = {
      "the file's SHA-256 (64 hex digits), checked before it is cached"},
     {"name", 0, OPT_STRING, offsetof(model_options, name), 0, 0, 0, 0, NULL, "NAME",
      "the name to cache a --url download under (--model NAME then uses it)"},
+    {"output", 'o', OPT_STRING, offsetof(model_options, output), 0, 0, 0, 0, NULL, "FILE",
+     "export: the .onnx file to write"},
 };
 
 static const option_table model_table = {
     "model",
     "synth model list\n"
     "       synth model fetch NAME [--url URL]\n"
-    "       synth model fetch --url URL --sha256 HEX --name NAME",
+    "       synth model fetch --url URL --sha256 HEX --name NAME\n"
+    "       synth model export MODEL -o FILE.onnx",
     "Lists the pretrained models synth knows (ImageNet classifiers of the ONNX model\n"
     "zoo) and the ones in the cache, and downloads them. Downloads are checked\n"
     "against their SHA-256 before they appear in the cache; an interrupted download\n"
     "(Ctrl-C, a lost connection) resumes where it stopped when the same command is\n"
     "run again. A cached model is used with --model NAME in every command.\n"
+    "\n"
+    "export writes any model synth can open (default, a file, a cached name) as an\n"
+    "ONNX file (opset 13) that other tools load, layer names kept.\n"
     "\n"
     "Cache: $XDG_CACHE_HOME/synth/models, else ~/.cache/synth/models.\n"
     "SYNTH_MODEL_BASE_URL replaces https://media.githubusercontent.com/media/onnx/models/\n"
@@ -163,6 +171,26 @@ static int model_fetch_command(const model_options *o)
     return EXIT_OK;
 }
 
+static int model_export_command(const model_options *o)
+{
+    if (o->words.count < 2)
+        return cli_usage("model", "export needs a MODEL (default, a .onnx file or a cached name)");
+    if (!o->output)
+        return cli_usage("model", "export needs -o FILE.onnx");
+    if (output_check_writable(o->output) != ST_OK)
+        return cli_fail(ST_ERROR);
+    net_model *m;
+    status s = net_model_open(o->words.items[1], &m);
+    if (s == ST_OK) {
+        s = net_model_export_onnx(m, o->output);
+        net_model_close(m);
+    }
+    if (s != ST_OK)
+        return cli_fail(s);
+    printf("%s: written\n", o->output);
+    return EXIT_OK;
+}
+
 int cmd_model(int argc, char **argv)
 {
     model_options o = {0};
@@ -178,8 +206,10 @@ int cmd_model(int argc, char **argv)
             rc = o.words.count > 1 ? cli_usage("model", "list takes no argument") : model_list();
         else if (strcmp(sub, "fetch") == 0)
             rc = model_fetch_command(&o);
+        else if (strcmp(sub, "export") == 0)
+            rc = o.words.count > 2 ? cli_usage("model", "export takes one MODEL") : model_export_command(&o);
         else
-            rc = cli_usage("model", "unknown subcommand '%s' (list, fetch)", sub);
+            rc = cli_usage("model", "unknown subcommand '%s' (list, fetch, export)", sub);
     }
     options_free(&model_table, &o);
     return rc;

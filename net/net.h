@@ -306,6 +306,8 @@ const char *imagenet_class_name(int index);
 /* Class names, one per line (a --labels FILE); labels_free frees them. */
 status labels_read(const char *path, char ***labels, int *count);
 void labels_free(char **labels, int count);
+/* Replaces the model's class names by those in a labels file (--labels). */
+status net_model_load_labels(net_model *m, const char *path);
 
 /* --- Downloads (libcurl): verified, resumable, interruptible --- */
 typedef void (*fetch_progress_fn)(void *ctx, uint64_t done, uint64_t total /* 0: unknown */);
@@ -367,5 +369,9 @@ status net_model_open_onnx(const char *path, const char *const *input_pb_paths, 
 status net_model_open_buffer(const void *data, size_t len, const char *name, net_model **out);
 /* Reads a TensorProto file (.pb, as ONNX's tests store tensors) as float. */
 status tensor_read_pb(const char *path, tensor *out);
+/* Writes the model as an ONNX file (opset 13) other tools load, atomically:
+ * layers keep their names, constants become initializers (what was folded at
+ * load stays folded). Opening the file again gives the same outputs. */
+status net_model_export_onnx(net_model *m, const char *path);
 
 #endif

@@ -8,7 +8,7 @@
  * ImageNet's mean and std; Caffe conversions (BVLC GoogLeNet, AlexNet) take
  * BGR in 0..255 with the BGR channel means subtracted and no scaling.
  */
-#include "net/net.h"
+#include "net/graph.h"
 
 #include <errno.h>
 #include <math.h>
@@ -158,6 +158,18 @@ status labels_read(const char *path, char ***labels, int *count)
     }
     *labels = list;
     *count = n;
+    return ST_OK;
+}
+
+status net_model_load_labels(net_model *m, const char *path)
+{
+    char **labels;
+    int n;
+    if (labels_read(path, &labels, &n) != ST_OK)
+        return ST_ERROR;
+    labels_free(m->labels, m->nlabels);
+    m->labels = labels;
+    m->nlabels = n;
     return ST_OK;
 }
 
