@@ -120,7 +120,8 @@ status graph_add_input(graph *g, const char *name, int ndim, const int64_t *shap
         return ST_ERROR;
     graph_value *v = &g->values[id];
     v->ndim = ndim;
-    memcpy(v->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0)
+        memcpy(v->shape, shape, (size_t)ndim * sizeof *shape);
     g->inputs[g->ninputs++] = id;
     *value = id;
     return ST_OK;
@@ -152,7 +153,8 @@ status graph_add_lazy_constant(graph *g, const char *name, int ndim, const int64
         return ST_ERROR;
     graph_value *v = &g->values[id];
     v->ndim = ndim;
-    memcpy(v->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0)
+        memcpy(v->shape, shape, (size_t)ndim * sizeof *shape);
     v->fill = fill;
     v->fill_ctx = fill_ctx;
     *value = id;

@@ -264,9 +264,7 @@ status model_from_graph(graph *g, const char *name, net_model **out);
 
 /* net_model_open's hook for everything but "default": resolves `spec` (a .onnx
  * path, a cached model name, ...) and opens it. Implemented by the ONNX code
- * (net/onnx*.c, net/registry*.c); net/model_external_stub.c holds a stub that
- * fails with "ONNX import is not available yet" — delete that file when the
- * real one lands. */
+ * (net/onnx_import.c). */
 status model_open_external(const char *spec, net_model **out);
 
 /* The built-in VGG-19-shaped network (net/builtin_vgg.c). */

@@ -184,6 +184,9 @@ status net_forward(net_session *s, const tensor *inputs, int ninputs, const int 
         opts = &defaults;
     s->current = NULL;
     s->backward_pending = false;
+    if (ninputs != s->g->ninputs)
+        return error_set("input", "the model takes %d input%s, %d given", s->g->ninputs,
+                         s->g->ninputs == 1 ? "" : "s", ninputs);
     for (int i = 0; i < ninputs; i++)
         if (!inputs[i].data && tensor_numel(&inputs[i]) > 0)
             return error_set("input", "input %d has no data", i);

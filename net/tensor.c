@@ -31,7 +31,8 @@ status tensor_alloc(tensor *t, int ndim, const int64_t *shape)
     if (!data)
         return ST_ERROR;
     t->ndim = ndim;
-    memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
+    if (ndim > 0)
+        memcpy(t->shape, shape, (size_t)ndim * sizeof *shape);
     t->data = data;
     return ST_OK;
 }

@@ -210,11 +210,54 @@ static void test_memory(void)
     net_model_close(m);
 }
 
+/* The same bytes for any thread count: work is split by size, never by
+ * the number of threads. */
+static void test_thread_determinism(void)
+{
+    net_model *m = open_default();
+    int layers[2] = {find(m, "relu3_1"), find(m, "relu2_2")};
+    int64_t xs[4] = {1, 3, 72, 56};
+    tensor x, grad[3];
+    rng r;
+    rng_seed(&r, 5);
+    REQUIRE(make_tensor(&x, 4, xs, &r, -2, 2) == ST_OK);
+    tensor act[3];
+    const int counts[3] = {1, 2, 3};
+    for (int t = 0; t < 3; t++) {
+        net_set_threads(counts[t]);
+        CHECK(net_threads() == counts[t]);
+        net_session *s;
+        REQUIRE(net_session_create(m, &s) == ST_OK);
+        net_forward_opts fo = {.for_backward = true};
+        CHECK_OK(net_forward(s, &x, 1, layers, 2, &fo));
+        const tensor *a = net_activation(s, layers[0]);
+        REQUIRE(a && tensor_alloc(&act[t], a->ndim, a->shape) == ST_OK);
+        memcpy(act[t].data, a->data, tensor_numel(a) * sizeof(float));
+        REQUIRE(tensor_alloc(&grad[t], 4, xs) == ST_OK);
+        const tensor *seeds[2] = {net_activation(s, layers[0]), net_activation(s, layers[1])};
+        tensor both[2] = {*seeds[0], *seeds[1]};
+        CHECK_OK(net_backward(s, layers, both, 2, NULL, &grad[t]));
+        net_session_free(s);
+    }
+    for (int t = 1; t < 3; t++) {
+        CHECK(memcmp(act[t].data, act[0].data, tensor_numel(&act[0]) * sizeof(float)) == 0);
+        CHECK(memcmp(grad[t].data, grad[0].data, tensor_numel(&grad[0]) * sizeof(float)) == 0);
+    }
+    for (int t = 0; t < 3; t++) {
+        tensor_free(&act[t]);
+        tensor_free(&grad[t]);
+    }
+    net_set_threads(0);
+    tensor_free(&x);
+    net_model_close(m);
+}
+
 int main(void)
 {
     test_structure();
     test_weights();
     test_lazy();
     test_memory();
+    test_thread_determinism();
     return check_report("test_net_builtin");
 }
