@@ -15,6 +15,11 @@ static pthread_cond_t work_done = PTHREAD_COND_INITIALIZER;
 
 static int wanted_threads; /* 0 until first use or net_set_threads */
 static pthread_t *workers; /* wanted_threads - 1 of them once started */
+typedef struct {
+    int index;
+    uint64_t seen; /* the generation when the worker was made: older jobs are not its */
+} worker_arg;
+static worker_arg *worker_args;
 static int nworkers;
 static bool stopping;
 static uint64_t generation; /* bumped for each job */
@@ -42,9 +47,9 @@ static void run_slice(int t)
 
 static void *worker_main(void *arg)
 {
-    int t = (int)(intptr_t)arg;
+    int t = ((worker_arg *)arg)->index;
+    uint64_t seen = ((worker_arg *)arg)->seen;
     inside_job = true;
-    uint64_t seen = 0;
     pthread_mutex_lock(&state_lock);
     for (;;) {
         while (!stopping && generation == seen)
@@ -73,7 +78,9 @@ static void stop_workers(void)
     for (int i = 0; i < nworkers; i++)
         pthread_join(workers[i], NULL);
     free(workers);
+    free(worker_args);
     workers = NULL;
+    worker_args = NULL;
     nworkers = 0;
     stopping = false;
 }
@@ -92,10 +99,17 @@ static void start_workers(void)
         return;
     stop_workers();
     workers = calloc((size_t)wanted_threads, sizeof *workers);
-    if (!workers)
+    worker_args = calloc((size_t)wanted_threads, sizeof *worker_args);
+    if (!workers || !worker_args) {
+        free(workers);
+        free(worker_args);
+        workers = NULL;
+        worker_args = NULL;
         return;
+    }
     for (int i = 1; i < wanted_threads; i++) {
-        if (pthread_create(&workers[nworkers], NULL, worker_main, (void *)(intptr_t)i) != 0)
+        worker_args[nworkers] = (worker_arg){i, generation};
+        if (pthread_create(&workers[nworkers], NULL, worker_main, &worker_args[nworkers]) != 0)
             break;
         nworkers++;
     }
