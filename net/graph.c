@@ -111,6 +111,11 @@ status graph_add_input(graph *g, const char *name, int ndim, const int64_t *shap
 {
     if (check_dims(name ? name : "input", ndim, shape, true) != ST_OK)
         return ST_ERROR;
+    nd_shape known = {ndim, {0}};
+    for (int i = 0; i < ndim; i++)
+        known.d[i] = shape[i] < 0 ? 1 : shape[i];
+    if (!shape_fits(&known))
+        return error_set(name ? name : "input", "declared shape too large");
     int *inputs = realloc(g->inputs, (size_t)(g->ninputs + 1) * sizeof *inputs);
     if (!inputs)
         return error_set("graph", "out of memory");

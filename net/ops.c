@@ -98,7 +98,7 @@ static status same_shape(const nd_shape *in, nd_shape *out)
     return ST_OK;
 }
 
-status op_infer(const graph_node *node, const nd_shape *in, nd_shape *out, window_geom *geo)
+static status infer_op(const graph_node *node, const nd_shape *in, nd_shape *out, window_geom *geo)
 {
     switch (node->op) {
     case OP_CONV: return conv_infer(node, in, out, geo);
@@ -129,6 +129,31 @@ status op_infer(const graph_node *node, const nd_shape *in, nd_shape *out, windo
     case OP_COUNT: break;
     }
     return error_set(NULL, "unknown op %d", (int)node->op);
+}
+
+/* Every shape a plan allocates: at most 2^40 elements, so byte counts and
+ * sums of them never overflow, whatever a model file says. */
+enum { MAX_ELEMENTS_LOG2 = 40 };
+
+bool shape_fits(const nd_shape *s)
+{
+    uint64_t n = 1;
+    for (int i = 0; i < s->ndim; i++) {
+        if (s->d[i] < 0 ||
+            (s->d[i] > 0 && n > ((uint64_t)1 << MAX_ELEMENTS_LOG2) / (uint64_t)s->d[i]))
+            return false;
+        n *= (uint64_t)s->d[i];
+    }
+    return true;
+}
+
+status op_infer(const graph_node *node, const nd_shape *in, nd_shape *out, window_geom *geo)
+{
+    if (infer_op(node, in, out, geo) != ST_OK)
+        return ST_ERROR;
+    if (out->ndim < 0 || out->ndim > TENSOR_MAX_DIMS || !shape_fits(out))
+        return error_set(NULL, "the output would be too large");
+    return ST_OK;
 }
 
 void op_forward(const op_call *c)

@@ -68,6 +68,10 @@ status window_infer(const graph_node *node, const nd_shape *x, const nd_shape *w
         geo->dilation[off + i] = a->dilations[i] ? a->dilations[i] : 1;
         if (geo->stride[off + i] < 1 || geo->dilation[off + i] < 1)
             return error_set(NULL, "strides and dilations must be positive");
+        const int64_t limit = (int64_t)1 << 30; /* keeps every sum below in int64 */
+        if (*k > limit || geo->stride[off + i] > limit || geo->dilation[off + i] > limit ||
+            a->pads[i] > limit || a->pads[nsp + i] > limit)
+            return error_set(NULL, "kernel, strides, dilations or pads out of range");
         geo->in[off + i] = x->d[2 + i];
         int64_t in = x->d[2 + i], s = geo->stride[off + i];
         int64_t extent = (*k - 1) * geo->dilation[off + i] + 1;

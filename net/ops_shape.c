@@ -124,6 +124,8 @@ status reshape_infer(const graph_node *node, const nd_shape *in, nd_shape *out)
             return error_set(NULL, "bad target dim %lld", (long long)v);
         }
         out->d[d] = v;
+        if (v > 0 && known > ((int64_t)1 << 40) / v)
+            return error_set(NULL, "target shape too large");
         known *= v;
     }
     int64_t total = (int64_t)shape_count(&in[0]);
@@ -152,6 +154,9 @@ status pad_infer(const graph_node *node, const nd_shape *in, nd_shape *out)
                          2 * rank);
     *out = in[0];
     for (int d = 0; d < rank; d++) {
+        if (pads[d] > ((int64_t)1 << 40) || pads[d] < -((int64_t)1 << 40) ||
+            pads[rank + d] > ((int64_t)1 << 40) || pads[rank + d] < -((int64_t)1 << 40))
+            return error_set(NULL, "pads out of range");
         out->d[d] = in[0].d[d] + pads[d] + pads[rank + d];
         if (out->d[d] < 0)
             return error_set(NULL, "pads crop more than dimension %d holds", d);

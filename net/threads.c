@@ -213,6 +213,12 @@ void net_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float
 {
     if (m <= 0 || n <= 0)
         return;
+    if (k <= 0) { /* an empty sum: C = beta · C (SGEMM would reject lda = 0) */
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+        return;
+    }
     gemm_job j = {trans_a, trans_b, m > n, m, n, k, lda, ldb, ldc, 0, 0, alpha, beta, a, b, c};
     /* Blocks depend on the problem size alone (never on the thread count), so
      * every element is computed by the same call whatever the pool size.

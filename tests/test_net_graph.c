@@ -413,6 +413,24 @@ static void test_errors(void)
     CHECK_FAILS_WITH(graph_add_node(b.g, OP_MAX_POOL, "p", INPUTS(b.x), &pool, NULL, &yv),
                      "node 'p' (MaxPool): the 3x3 input is too small for the 5x5 kernel");
     graph_free(b.g);
+    /* Sizes a hostile model file could ask for are refused, not overflowed. */
+    nb_begin(&b, 4, big);
+    op_attrs r = op_attrs_default(OP_RESHAPE);
+    r.reshape.ndim = 3;
+    r.reshape.shape[0] = r.reshape.shape[1] = r.reshape.shape[2] = (int64_t)1 << 40;
+    CHECK_FAILS_WITH(graph_add_node(b.g, OP_RESHAPE, "r", INPUTS(b.x), &r, NULL, &yv), "too large");
+    op_attrs pd = op_attrs_default(OP_PAD);
+    pd.pad.npads = 8;
+    pd.pad.pads[3] = INT64_MAX;
+    CHECK_FAILS_WITH(graph_add_node(b.g, OP_PAD, "p", INPUTS(b.x), &pd, NULL, &yv), "out of range");
+    pd.pad.pads[3] = (int64_t)1 << 39;
+    pd.pad.pads[2] = (int64_t)1 << 39;
+    CHECK_FAILS_WITH(graph_add_node(b.g, OP_PAD, "p", INPUTS(b.x), &pd, NULL, &yv), "too large");
+    pool.window.kernel[0] = pool.window.kernel[1] = INT64_MAX;
+    CHECK_FAILS_WITH(graph_add_node(b.g, OP_MAX_POOL, "p", INPUTS(b.x), &pool, NULL, &yv), "out of range");
+    int64_t huge[4] = {(int64_t)1 << 30, (int64_t)1 << 30, 4, 4};
+    CHECK_FAILS_WITH(graph_add_input(b.g, "huge", 4, huge, &yv), "too large");
+    graph_free(b.g);
     net_model *none;
     CHECK_FAILS_WITH(net_model_open("no-such-model.onnx", &none), "no-such-model.onnx");
     tensor_free(&x);
