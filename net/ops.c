@@ -243,6 +243,8 @@ size_t op_scratch_bytes(const graph_node *node, const window_geom *geo, const nd
     switch (node->op) {
     case OP_CONV: return conv_scratch_bytes(geo, backward, threads);
     case OP_LRN: return lrn_scratch_bytes(&in[0], threads);
+    case OP_MAX_POOL:
+    case OP_AVERAGE_POOL: return pool_scratch_bytes(geo);
     default: return 0;
     }
 }

@@ -111,6 +111,7 @@ status global_pool_infer(const nd_shape *in, nd_shape *out);
 void max_pool_forward(const op_call *c);
 void max_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin);
 size_t max_pool_saved_bytes(const graph_node *node, const nd_shape *out);
+size_t pool_scratch_bytes(const window_geom *geo);
 void average_pool_forward(const op_call *c);
 void average_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin);
 void global_average_pool_forward(const op_call *c);

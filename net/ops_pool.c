@@ -73,6 +73,7 @@ typedef struct {
     const op_call *c;
     const tensor *gout;
     tensor *gin;
+    const struct axis_taps *taps[3]; /* per axis, per output position (scratch) */
 } pool_job;
 
 static int64_t taps_in(const window_geom *g) { return g->kernel[0] * g->kernel[1] * g->kernel[2]; }
@@ -81,7 +82,7 @@ static int64_t taps_in(const window_geom *g) { return g->kernel[0] * g->kernel[1
  * wrap(start + k·dilation) — the taps inside the input, or with circular pads
  * every tap inside the padded extent (wrapped around). `padded` counts the
  * taps inside the padded extent [−pad_begin, in + pad_end). */
-typedef struct {
+typedef struct axis_taps {
     int64_t lo, hi, start, dilation, size, padded;
     bool circular;
 } axis_taps;
@@ -130,10 +131,25 @@ typedef struct {
     axis_taps ax[3];
 } window_taps;
 
-static void window_taps_of(const window_geom *g, const int64_t *o, bool circular, window_taps *w)
+/* The taps of every window along every axis, computed once per call into
+ * the scratch buffer (pool_scratch_bytes): outputs differ only in where their
+ * window starts along each axis. */
+static pool_job pool_job_for(const op_call *c, const tensor *gout, tensor *gin)
 {
-    for (int a = 0; a < 3; a++)
-        w->ax[a] = axis_taps_of(g, a, o[a], circular);
+    const window_geom *g = c->geo;
+    axis_taps *t = c->scratch;
+    pool_job j = {c, gout, gin, {NULL, NULL, NULL}};
+    for (int a = 0; a < 3; a++) {
+        j.taps[a] = t;
+        for (int64_t o = 0; o < g->out[a]; o++)
+            *t++ = axis_taps_of(g, a, o, c->circular);
+    }
+    return j;
+}
+
+size_t pool_scratch_bytes(const window_geom *geo)
+{
+    return (size_t)(geo->out[0] + geo->out[1] + geo->out[2]) * sizeof(axis_taps);
 }
 
 /* Input offset within a plane of tap (k0, k1, k2). */
@@ -144,13 +160,22 @@ static inline int64_t tap_offset(const window_geom *g, const window_taps *w, int
            axis_index(&w->ax[2], k2);
 }
 
-/* Output coordinates (od, oh, ow) of index i within a plane. */
-static void output_coords(const window_geom *g, int64_t i, int64_t *o)
+static void window_at(const pool_job *j, const int64_t *o, window_taps *w)
 {
-    o[2] = i % g->out[2];
-    i /= g->out[2];
-    o[1] = i % g->out[1];
-    o[0] = i / g->out[1];
+    for (int a = 0; a < 3; a++)
+        w->ax[a] = j->taps[a][o[a]];
+}
+
+/* Steps output coordinates (od, oh, ow) to the next output of the plane. */
+static void next_output(const window_geom *g, int64_t *o)
+{
+    if (++o[2] < g->out[2])
+        return;
+    o[2] = 0;
+    if (++o[1] < g->out[1])
+        return;
+    o[1] = 0;
+    o[0]++;
 }
 
 static int64_t out_plane(const window_geom *g) { return g->out[0] * g->out[1] * g->out[2]; }
@@ -168,22 +193,25 @@ static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
     size_t width = argmax_width(taps_in(g));
     for (int64_t p = p0; p < p1; p++) {
         const float *plane = j->c->in[0]->data + p * plane_size(g);
-        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
-            int64_t o[3];
+        int64_t o[3] = {0, 0, 0};
+        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
             window_taps w;
-            output_coords(g, i, o);
-            window_taps_of(g, o, j->c->circular, &w);
+            window_at(j, o, &w);
             float best = -INFINITY;
             uint32_t best_tap = no_tap(width);
             for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
-                for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++)
+                for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++) {
+                    const float *row =
+                        plane +
+                        (axis_index(&w.ax[0], k0) * g->in[1] + axis_index(&w.ax[1], k1)) * g->in[2];
                     for (int64_t k2 = w.ax[2].lo; k2 < w.ax[2].hi; k2++) {
-                        float v = plane[tap_offset(g, &w, k0, k1, k2)];
+                        float v = row[axis_index(&w.ax[2], k2)];
                         if (v > best || best_tap == no_tap(width) || (isnan(v) && !isnan(best))) {
                             best = v;
                             best_tap = (uint32_t)((k0 * g->kernel[1] + k1) * g->kernel[2] + k2);
                         }
                     }
+                }
             j->c->out->data[oi] = best;
             if (saved)
                 argmax_store(saved, width, oi, best_tap);
@@ -193,7 +221,7 @@ static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
 
 void max_pool_forward(const op_call *c)
 {
-    pool_job j = {c, NULL, NULL};
+    pool_job j = pool_job_for(c, NULL, NULL);
     parallel_for(c->geo->n * c->geo->c, max_pool_planes, &j);
 }
 
@@ -205,14 +233,13 @@ static void max_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int thre
     size_t width = argmax_width(taps_in(g));
     for (int64_t p = p0; p < p1; p++) {
         float *plane = j->gin->data + p * plane_size(g);
-        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
+        int64_t o[3] = {0, 0, 0};
+        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
             uint32_t tap = argmax_load(j->c->saved, width, oi);
             if (tap == no_tap(width))
                 continue;
-            int64_t o[3];
             window_taps w;
-            output_coords(g, i, o);
-            window_taps_of(g, o, j->c->circular, &w);
+            window_at(j, o, &w);
             int64_t k2 = tap % g->kernel[2], k1 = tap / g->kernel[2] % g->kernel[1],
                     k0 = tap / (g->kernel[1] * g->kernel[2]);
             plane[tap_offset(g, &w, k0, k1, k2)] += j->gout->data[oi];
@@ -224,7 +251,7 @@ void max_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin)
 {
     if (!gin[0])
         return;
-    pool_job j = {c, gout, gin[0]};
+    pool_job j = pool_job_for(c, gout, gin[0]);
     parallel_for(c->geo->n * c->geo->c, max_pool_backward_planes, &j);
 }
 
@@ -249,11 +276,10 @@ static void average_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
     const window_geom *g = j->c->geo;
     for (int64_t p = p0; p < p1; p++) {
         const float *plane = j->c->in[0]->data + p * plane_size(g);
-        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
-            int64_t o[3];
+        int64_t o[3] = {0, 0, 0};
+        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
             window_taps w;
-            output_coords(g, i, o);
-            window_taps_of(g, o, j->c->circular, &w);
+            window_at(j, o, &w);
             double sum = 0;
             for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
                 for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++)
@@ -266,7 +292,7 @@ static void average_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
 
 void average_pool_forward(const op_call *c)
 {
-    pool_job j = {c, NULL, NULL};
+    pool_job j = pool_job_for(c, NULL, NULL);
     parallel_for(c->geo->n * c->geo->c, average_pool_planes, &j);
 }
 
@@ -277,11 +303,10 @@ static void average_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int 
     const window_geom *g = j->c->geo;
     for (int64_t p = p0; p < p1; p++) {
         float *plane = j->gin->data + p * plane_size(g);
-        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++) {
-            int64_t o[3];
+        int64_t o[3] = {0, 0, 0};
+        for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
             window_taps w;
-            output_coords(g, i, o);
-            window_taps_of(g, o, j->c->circular, &w);
+            window_at(j, o, &w);
             float share = j->gout->data[oi] / average_divisor(j->c, &w);
             for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
                 for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++)
@@ -295,7 +320,7 @@ void average_pool_backward(const op_call *c, const tensor *gout, tensor *const *
 {
     if (!gin[0])
         return;
-    pool_job j = {c, gout, gin[0]};
+    pool_job j = pool_job_for(c, gout, gin[0]);
     parallel_for(c->geo->n * c->geo->c, average_pool_backward_planes, &j);
 }
 
@@ -326,7 +351,7 @@ static void global_average_planes(void *ctx, int64_t p0, int64_t p1, int thread)
 
 void global_average_pool_forward(const op_call *c)
 {
-    pool_job j = {c, NULL, NULL};
+    pool_job j = {c, NULL, NULL, {NULL, NULL, NULL}};
     parallel_for(c->in[0]->shape[0] * c->in[0]->shape[1], global_average_planes, &j);
 }
 
@@ -347,7 +372,7 @@ void global_average_pool_backward(const op_call *c, const tensor *gout, tensor *
 {
     if (!gin[0])
         return;
-    pool_job j = {c, gout, gin[0]};
+    pool_job j = {c, gout, gin[0], {NULL, NULL, NULL}};
     parallel_for(gin[0]->shape[0] * gin[0]->shape[1], global_average_backward_planes, &j);
 }
 
@@ -377,7 +402,7 @@ static void global_max_planes(void *ctx, int64_t p0, int64_t p1, int thread)
 
 void global_max_pool_forward(const op_call *c)
 {
-    pool_job j = {c, NULL, NULL};
+    pool_job j = {c, NULL, NULL, {NULL, NULL, NULL}};
     parallel_for(c->in[0]->shape[0] * c->in[0]->shape[1], global_max_planes, &j);
 }
 
