@@ -121,8 +121,8 @@ typedef void (*parallel_fn)(void *ctx, int64_t begin, int64_t end, int thread);
 void parallel_for(int64_t n, parallel_fn fn, void *ctx);
 
 /* Row-major C[m×n] = alpha · op(A) · op(B) + beta · C through OpenBLAS SGEMM,
- * split over the pool by blocks of columns (or rows when n is small). op(A) is
- * m×k, op(B) is k×n. */
+ * split over the pool into blocks of rows or columns (whichever is longer),
+ * sized by the problem alone. op(A) is m×k, op(B) is k×n. */
 void net_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
               const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
               int64_t ldc);
@@ -174,7 +174,8 @@ int net_model_output_count(const net_model *m);
 int net_model_output_layer(const net_model *m, int output);
 
 int net_layer_count(const net_model *m);
-/* Error "<name>: no such layer in model <model>" when nothing matches. */
+/* Error "<name>: no such layer in model '<model>' (see: synth info ...)" when
+ * nothing matches. Names are tried before aliases. */
 status net_layer_find(const net_model *m, const char *name, int *layer);
 const char *net_layer_name(const net_model *m, int layer);
 const char *net_layer_alias(const net_model *m, int layer); /* NULL when none */
