@@ -151,8 +151,8 @@ typedef struct {
     bool bgr;
 } net_preprocess;
 
-/* spec: "default" (the built-in network) or, once the ONNX code is in, a .onnx
- * path or a cached model name. */
+/* spec: "default" (the built-in network), a .onnx path, or a cached model
+ * name (see the ONNX section). */
 status net_model_open(const char *spec, net_model **out);
 void net_model_close(net_model *m); /* NULL is fine */
 const char *net_model_name(const net_model *m);
@@ -162,7 +162,7 @@ const net_preprocess *net_model_preprocess(const net_model *m);
 void net_model_set_preprocess(net_model *m, const net_preprocess *p);
 int net_model_label_count(const net_model *m); /* 0 when the model has none */
 const char *net_model_label(const net_model *m, int index);
-/* Number of weights (all constant tensors' elements). */
+/* Number of weights: the elements of every constant the nodes read. */
 int64_t net_model_param_count(const net_model *m);
 
 /* The graph's inputs, with their declared shapes (-1 for a free dim). */
