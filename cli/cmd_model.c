@@ -15,16 +15,16 @@ typedef struct {
     char *name;
     char *output;
     string_list words; /* SUBCOMMAND [ARG] */
-} model_options;
+} model_cmd_options;
 
 static const option_spec model_specs[] = {
-    {"url", 0, OPT_STRING, offsetof(model_options, url), 0, 0, 0, 0, NULL, "URL",
+    {"url", 0, OPT_STRING, offsetof(model_cmd_options, url), 0, 0, 0, 0, NULL, "URL",
      "fetch from URL: a mirror of a known model, or a new file (with --sha256, --name)"},
-    {"sha256", 0, OPT_STRING, offsetof(model_options, sha256), 0, 0, 0, 0, NULL, "HEX",
+    {"sha256", 0, OPT_STRING, offsetof(model_cmd_options, sha256), 0, 0, 0, 0, NULL, "HEX",
      "the file's SHA-256 (64 hex digits), checked before it is cached"},
-    {"name", 0, OPT_STRING, offsetof(model_options, name), 0, 0, 0, 0, NULL, "NAME",
+    {"name", 0, OPT_STRING, offsetof(model_cmd_options, name), 0, 0, 0, 0, NULL, "NAME",
      "the name to cache a --url download under (--model NAME then uses it)"},
-    {"output", 'o', OPT_STRING, offsetof(model_options, output), 0, 0, 0, 0, NULL, "FILE",
+    {"output", 'o', OPT_STRING, offsetof(model_cmd_options, output), 0, 0, 0, 0, NULL, "FILE",
      "export: the .onnx file to write"},
 };
 
@@ -48,7 +48,7 @@ static const option_table model_table = {
     "in the known models' URLs (a mirror).",
     model_specs,
     (int)(sizeof model_specs / sizeof model_specs[0]),
-    offsetof(model_options, words),
+    offsetof(model_cmd_options, words),
     1,
     2,
 };
@@ -148,7 +148,7 @@ static void draw_progress(void *ctx, uint64_t done, uint64_t total)
     bar->drawn = true;
 }
 
-static int model_fetch_command(const model_options *o)
+static int model_fetch_command(const model_cmd_options *o)
 {
     const char *name = o->words.count > 1 ? o->words.items[1] : o->name;
     if (o->words.count > 1 && o->name)
@@ -171,7 +171,7 @@ static int model_fetch_command(const model_options *o)
     return EXIT_OK;
 }
 
-static int model_export_command(const model_options *o)
+static int model_export_command(const model_cmd_options *o)
 {
     if (o->words.count < 2)
         return cli_usage("model", "export needs a MODEL (default, a .onnx file or a cached name)");
@@ -193,7 +193,7 @@ static int model_export_command(const model_options *o)
 
 int cmd_model(int argc, char **argv)
 {
-    model_options o = {0};
+    model_cmd_options o = {0};
     option_state st;
     if (option_state_init(&st, &model_table, &o) != ST_OK)
         return cli_fail(ST_ERROR);

@@ -60,6 +60,12 @@ double rng_uniform(rng *r);            /* [0, 1) with 53 random bits */
 int64_t rng_range(rng *r, int64_t lo, int64_t hi); /* uniform in [lo, hi] */
 double rng_normal(rng *r);             /* standard normal (Box–Muller) */
 
+/* ===== Lists ===============================================================
+ * Option values that are lists (presets/presets.h fills them; options_free
+ * frees them): items are heap-owned by the struct that holds the list. */
+typedef struct { int count; char **items; } string_list;
+typedef struct { int count; double *values; } number_list;
+
 /* ===== Atomic files ========================================================
  * Outputs are written to a temporary file in the destination folder, flushed
  * and fsync'ed, then renamed over the destination: a failure at any point

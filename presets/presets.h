@@ -17,11 +17,7 @@
 #include <stddef.h>
 
 #include "net/net.h"
-
-/* Lists held in options structs; items are heap-owned by the struct and freed
- * by options_free(). */
-typedef struct { int count; char **items; } string_list;
-typedef struct { int count; double *values; } number_list;
+#include "synth/synth.h"
 
 typedef enum {
     OPT_FLAG,    /* bool; "--x" sets, "--no-x" clears; preset: true/false/yes/no/1/0 */
@@ -82,5 +78,26 @@ status option_set_flag(option_state *st, const option_spec *spec, bool on, optio
 status option_format(const option_spec *spec, const void *opts, char *buf, size_t size);
 /* Frees every heap field of `opts` named by the table and zeroes it. */
 void options_free(const option_table *t, void *opts);
+
+/* ===== Shared option groups ==================================================
+ * Entries for option tables, expanded inside a command's option_spec array:
+ *     MODEL_OPTION_SPECS(style_options, model),
+ * where `model` is the command's model_options member (synth/synth.h). */
+#define MODEL_OPTION_SPECS(TYPE, MEMBER)                                                         \
+    {"model", 0, OPT_STRING, offsetof(TYPE, MEMBER.model), 0, 0, 0, 0, NULL, "M",              \
+     "the network: 'default' (built-in), a .onnx file or a cached model name"},              \
+    {"mean", 0, OPT_NUMBERS, offsetof(TYPE, MEMBER.mean), -1e6, 1e6, 1, 3, NULL, "M[,M,M]",  \
+     "input mean per channel, in the network's order (overrides the model's)"},              \
+    {"std", 0, OPT_NUMBERS, offsetof(TYPE, MEMBER.std), 1e-9, 1e9, 1, 3, NULL, "S[,S,S]",    \
+     "input standard deviation per channel (overrides the model's)"},                        \
+    {"scale", 0, OPT_NUMBER, offsetof(TYPE, MEMBER.scale), 1e-9, 1e9, 0, 0, NULL, "X",       \
+     "the network sees pixel values in 0..X (1 or 255; overrides the model's)"},             \
+    {"bgr", 0, OPT_FLAG, offsetof(TYPE, MEMBER.bgr), 0, 0, 0, 0, NULL, NULL,                  \
+     "the network takes channels in BGR order (Caffe models)"},                               \
+    {"rgb", 0, OPT_FLAG, offsetof(TYPE, MEMBER.rgb), 0, 0, 0, 0, NULL, NULL,                  \
+     "the network takes channels in RGB order"},                                              \
+    {"labels", 0, OPT_STRING, offsetof(TYPE, MEMBER.labels), 0, 0, 0, 0, NULL, "FILE",       \
+     "class names, one per line (replaces the model's)"}
+#define MODEL_OPTION_SPEC_COUNT 7
 
 #endif

@@ -127,6 +127,37 @@ typedef enum { IMAGE_RESAMPLE_AREA, IMAGE_RESAMPLE_LANCZOS, IMAGE_RESAMPLE_BICUB
 /* dst: a fresh width x height allocation (dst must not be src). */
 status image_resize(const image *src, int width, int height, image_resample filter, image *dst);
 
+/* ===== Model input: the shared model flags, images in, gradients out ======
+ * Every command that runs a network takes the same model flags (presets.h's
+ * MODEL_OPTION_SPECS) into a model_options, opens the model with model_open,
+ * and feeds images through image_to_input. The map from image values v in
+ * [0, 1] to the network's input x is affine and per channel:
+ *   x[k] = (v[c] * scale - mean[k]) / std[k],  c = k (RGB) or c = 2 - k (BGR)
+ * so gradients come back through its exact adjoint (input_grad_to_image). */
+typedef struct {
+    char *model;      /* "default" (NULL too), a .onnx path, or a cached name */
+    number_list mean; /* 0, 1 or 3 values in the network's channel order */
+    number_list std;  /* likewise, > 0 */
+    double scale;     /* > 0 replaces the model's input scale (1 or 255) */
+    bool bgr, rgb;    /* force the network's channel order (at most one) */
+    char *labels;     /* class names, one per line, replacing the model's */
+} model_options;
+
+/* Opens the model and applies the overrides and labels. Errors name the flag
+ * or file ("--std: values must be positive"). */
+status model_open(const model_options *o, net_model **out);
+
+/* The 1x3xHxW network input for `im`. When x->data is NULL, x is allocated;
+ * else it must already be 1x3xHxW with H, W the image's. */
+status image_to_input(const image *im, const net_preprocess *p, tensor *x);
+/* The inverse map: image values (not clamped) from a 1x3xHxW input. `im` is
+ * allocated when im->data is NULL, else must have the tensor's size. */
+status input_to_image(const tensor *x, const net_preprocess *p, image *im);
+/* The adjoint of image_to_input's linear part: given d/dx (1x3xHxW), the
+ * gradient with respect to the image values, g[c] = dx[k] * scale / std[k].
+ * `g` is allocated when g->data is NULL, else must match; it is overwritten. */
+status input_grad_to_image(const tensor *dx, const net_preprocess *p, image *g);
+
 /* ===== Losses: (value, gradient) on activations ============================ */
 
 /* An activation is one layer's output for one image: C×H×W floats, channel
