@@ -65,19 +65,30 @@ static status image_for(const tensor *x, image *im, const char *what)
     return ST_OK;
 }
 
+/* dst[k][i] = src[k][i] · a[k] + b[k] for the three channels of one plane. */
+static void affine_channels(const float *const src[3], float *const dst[3], const float a[3],
+                            const float b[3], size_t plane)
+{
+    for (int k = 0; k < 3; k++)
+        for (size_t i = 0; i < plane; i++)
+            dst[k][i] = src[k][i] * a[k] + b[k];
+}
+
 /* x: 1x3xHxW.  x[k] = (v[c]·scale − mean[k]) / std[k]. */
 status image_to_input(const image *im, const net_preprocess *p, tensor *x)
 {
     if (input_tensor_for(x, im->width, im->height, "network input") != ST_OK)
         return ST_ERROR;
     size_t plane = (size_t)im->width * (size_t)im->height;
+    const float *src[3];
+    float *dst[3], a[3], b[3];
     for (int k = 0; k < 3; k++) {
-        const float *v = image_plane(im, image_channel(p, k));
-        float *xk = x->data + (size_t)k * plane;
-        float a = p->scale / p->std[k], b = -p->mean[k] / p->std[k];
-        for (size_t i = 0; i < plane; i++)
-            xk[i] = v[i] * a + b;
+        src[k] = image_plane(im, image_channel(p, k));
+        dst[k] = x->data + (size_t)k * plane;
+        a[k] = p->scale / p->std[k];
+        b[k] = -p->mean[k] / p->std[k];
     }
+    affine_channels(src, dst, a, b, plane);
     return ST_OK;
 }
 
@@ -87,13 +98,15 @@ status input_to_image(const tensor *x, const net_preprocess *p, image *im)
     if (image_for(x, im, "network input") != ST_OK)
         return ST_ERROR;
     size_t plane = (size_t)im->width * (size_t)im->height;
+    const float *src[3];
+    float *dst[3], a[3], b[3];
     for (int k = 0; k < 3; k++) {
-        float *v = image_plane(im, image_channel(p, k));
-        const float *xk = x->data + (size_t)k * plane;
-        float a = p->std[k] / p->scale, b = p->mean[k] / p->scale;
-        for (size_t i = 0; i < plane; i++)
-            v[i] = xk[i] * a + b;
+        src[k] = x->data + (size_t)k * plane;
+        dst[k] = image_plane(im, image_channel(p, k));
+        a[k] = p->std[k] / p->scale;
+        b[k] = p->mean[k] / p->scale;
     }
+    affine_channels(src, dst, a, b, plane);
     return ST_OK;
 }
 
@@ -103,12 +116,13 @@ status input_grad_to_image(const tensor *dx, const net_preprocess *p, image *g)
     if (image_for(dx, g, "input gradient") != ST_OK)
         return ST_ERROR;
     size_t plane = (size_t)g->width * (size_t)g->height;
+    const float *src[3];
+    float *dst[3], a[3], b[3] = {0, 0, 0};
     for (int k = 0; k < 3; k++) {
-        float *gc = image_plane(g, image_channel(p, k));
-        const float *dk = dx->data + (size_t)k * plane;
-        float a = p->scale / p->std[k];
-        for (size_t i = 0; i < plane; i++)
-            gc[i] = dk[i] * a;
+        src[k] = dx->data + (size_t)k * plane;
+        dst[k] = image_plane(g, image_channel(p, k));
+        a[k] = p->scale / p->std[k];
     }
+    affine_channels(src, dst, a, b, plane);
     return ST_OK;
 }
