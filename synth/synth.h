@@ -383,4 +383,8 @@ void optim_set_lr(optimizer *o, double lr); /* e.g. a schedule */
 size_t optim_evaluations(const optimizer *o); /* calls of fn so far */
 bool optim_converged(const optimizer *o); /* LBFGS found no descent: steps are no-ops */
 
+/* ===== Rendering: options, progress, the render loops ====================== */
+
+/* ===== Explain: classify, saliency, adversarial, filters, activations, ... == */
+
 #endif
