@@ -411,14 +411,94 @@ def small_models(out_dir):
     print(f"wrote {len(rows)} reference layers, {total / 1e6:.2f} MB, into {os.path.normpath(out_dir)}")
 
 
+# ---- the full torchvision models (generated at test time, not committed) -------
+
+class FullTaps(nn.Module):
+    """A torchvision classifier's conv part ("features") and its logits."""
+
+    def __init__(self, kind):
+        super().__init__()
+        ctor = {"vgg19": torchvision.models.vgg19, "googlenet": torchvision.models.googlenet,
+                "resnet18": torchvision.models.resnet18, "alexnet": torchvision.models.alexnet,
+                "squeezenet1_1": torchvision.models.squeezenet1_1}[kind]
+        extra = {"aux_logits": False, "init_weights": True} if kind == "googlenet" else {}
+        self.kind = kind
+        self.net = ctor(weights=None, **extra)
+
+    def features(self, x):
+        n = self.net
+        if self.kind == "googlenet":
+            for m in (n.conv1, n.maxpool1, n.conv2, n.conv3, n.maxpool2, n.inception3a, n.inception3b,
+                      n.maxpool3, n.inception4a, n.inception4b, n.inception4c, n.inception4d, n.inception4e,
+                      n.maxpool4, n.inception5a, n.inception5b):
+                x = m(x)
+            return x
+        if self.kind == "resnet18":
+            x = n.maxpool(n.relu(n.bn1(n.conv1(x))))
+            return n.layer4(n.layer3(n.layer2(n.layer1(x))))
+        return n.features(x)
+
+    def forward(self, x):
+        f = self.features(x)
+        n = self.net
+        if self.kind == "googlenet":
+            y = n.fc(torch.flatten(n.avgpool(f), 1))
+        elif self.kind == "resnet18":
+            y = n.fc(torch.flatten(n.avgpool(f), 1))
+        elif self.kind == "squeezenet1_1":
+            y = torch.flatten(n.classifier(f), 1)
+        else:  # vgg19, alexnet
+            y = n.classifier(torch.flatten(n.avgpool(f), 1))
+        return {"features": f, "logits": y}
+
+
+def full_models(out_dir, kinds):
+    """Each model exported at 224 x 224 (opset 13), then references: the conv
+    part at two other sizes (any input size) and the logits at 224."""
+    os.makedirs(out_dir, exist_ok=True)
+    rows = []
+    for seed, kind in enumerate(kinds):
+        torch.manual_seed(100 + seed)
+        module = FullTaps(kind).eval()
+        # ResNet's BatchNorms get random statistics. GoogLeNet's stay at their
+        # defaults: its tiny initial weights (std 0.01) next to random BN
+        # offsets make activations almost constant and the input gradient a
+        # sum that cancels to 1e-13, which float32 cannot resolve (PyTorch's
+        # own float32 gradient is then 10% off its float64 one).
+        if kind == "resnet18":
+            randomize_batchnorm(module, torch.Generator().manual_seed(100 + seed))
+        names = ["features", "logits"]
+        taps = Taps(module, names).eval()
+        gen = torch.Generator().manual_seed(200 + seed)
+        x224 = torch.randn(1, 3, 224, 224, generator=gen)
+        model_file = f"{kind}.onnx"
+        export(taps, x224, names, 13, os.path.join(out_dir, model_file))
+        for layer, (h, w) in (("features", (96, 128)), ("features", (160, 112)), ("logits", (224, 224))):
+            x = x224 if (h, w) == (224, 224) else torch.randn(1, 3, h, w, generator=gen)
+            stem = f"{kind}.{layer}.{h}x{w}"
+            acts, grads = references(Taps(module, [layer]).eval(), x, [layer])
+            save_npy(os.path.join(out_dir, stem + ".input.npy"), x.numpy())
+            save_npy(os.path.join(out_dir, stem + ".act.npy"), acts[layer])
+            save_npy(os.path.join(out_dir, stem + ".grad.npy"), grads[layer])
+            rows.append((model_file, "13", stem + ".input.npy", layer, stem + ".act.npy", stem + ".grad.npy"))
+        print(f"{kind}: exported and referenced", flush=True)
+    with open(os.path.join(out_dir, "manifest.tsv"), "w") as f:
+        f.write("# model\topset\tinput\tlayer\tactivation\tgradient  (scripts/make_onnx_models.py --full)\n")
+        for r in rows:
+            f.write("\t".join(r) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", metavar="DIR", help="write the full torchvision models and references into DIR")
+    ap.add_argument("--models", default="vgg19,googlenet,resnet18,alexnet,squeezenet1_1",
+                    help="with --full: which models (comma-separated)")
     args = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     if args.full:
-        sys.exit("--full: not written yet")
-    small_models(OUT)
+        full_models(args.full, args.models.split(","))
+    else:
+        small_models(OUT)
 
 
 if __name__ == "__main__":
