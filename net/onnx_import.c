@@ -55,7 +55,8 @@ static status fill_constant(void *ctx, int value, tensor *t)
     if (value < 0 || value >= src->nby_value || !src->by_value[value])
         return error_set("onnx", "no tensor behind constant %d", value);
     const onnx_tensor *ot = src->by_value[value];
-    return onnx_tensor_read_float(ot, src->path, src->path ? src->path : "model", t->data);
+    /* The converted copy is what runs use: the file's pages can go. */
+    return onnx_tensor_read_float_releasing(ot, src->path, src->path ? src->path : "model", t->data, &src->file);
 }
 
 /* ===== symbols ============================================================== */

@@ -1250,7 +1250,8 @@ static void read_typed(const onnx_tensor *t, const sink *out)
     }
 }
 
-static status read_payload(const onnx_tensor *t, const char *model_path, const char *subject, const sink *out)
+static status read_payload(const onnx_tensor *t, const char *model_path, const char *subject, const sink *out,
+                           const onnx_file *mapped)
 {
     if (out->want_int && !dtype_is_integer(t->data_type))
         return error_set(subject, "tensor '%s' has type %s, expected an integer type", t->name,
@@ -1260,7 +1261,19 @@ static status read_payload(const onnx_tensor *t, const char *model_path, const c
         return ST_ERROR;
     switch (p.kind) {
     case FROM_NONE: return ST_OK;
-    case FROM_RAW: put_raw_run(out, 0, t->count, t->data_type, p.raw.data); return ST_OK;
+    case FROM_RAW: {
+        /* In runs of 16 MB; with the mapping given, each run's pages are
+         * released once converted, so a 400 MB tensor never holds both its
+         * file pages and its copy. */
+        size_t width = onnx_dtype_size(t->data_type), per = ((size_t)16 << 20) / width;
+        for (size_t k = 0; k < t->count; k += per) {
+            size_t n = t->count - k < per ? t->count - k : per;
+            put_raw_run(out, k, n, t->data_type, p.raw.data + k * width);
+            if (mapped)
+                onnx_file_release(mapped, (pb_slice){p.raw.data + k * width, n * width});
+        }
+        return ST_OK;
+    }
     case FROM_TYPED: read_typed(t, out); return ST_OK;
     case FROM_EXTERNAL: break;
     }
@@ -1293,14 +1306,21 @@ static status read_payload(const onnx_tensor *t, const char *model_path, const c
 status onnx_tensor_read_float(const onnx_tensor *t, const char *model_path, const char *subject, float *out)
 {
     const sink s = {false, out, NULL};
-    return read_payload(t, model_path, subject, &s);
+    return read_payload(t, model_path, subject, &s, NULL);
+}
+
+status onnx_tensor_read_float_releasing(const onnx_tensor *t, const char *model_path, const char *subject,
+                                        float *out, const onnx_file *mapped)
+{
+    const sink s = {false, out, NULL};
+    return read_payload(t, model_path, subject, &s, mapped);
 }
 
 status onnx_tensor_read_int64(const onnx_tensor *t, const char *model_path, const char *subject,
                               int64_t *out)
 {
     const sink s = {true, NULL, out};
-    return read_payload(t, model_path, subject, &s);
+    return read_payload(t, model_path, subject, &s, NULL);
 }
 
 /* ===== files =============================================================== */
@@ -1347,4 +1367,15 @@ void onnx_file_unmap(onnx_file *f)
     else
         free(f->data);
     memset(f, 0, sizeof *f);
+}
+
+void onnx_file_release(const onnx_file *f, pb_slice s)
+{
+    if (!f->mapped || s.len == 0 || s.data < f->data || s.data + s.len > f->data + f->len)
+        return;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t begin = ((uintptr_t)s.data + page - 1) / page * page; /* whole pages inside s */
+    uintptr_t end = ((uintptr_t)s.data + s.len) / page * page;
+    if (end > begin)
+        madvise((void *)begin, end - begin, MADV_DONTNEED);
 }

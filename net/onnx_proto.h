@@ -178,6 +178,20 @@ const onnx_attribute *onnx_node_attribute(const onnx_node *n, const char *name);
 /* The opset version the model imports for the default domain (0 when none). */
 int64_t onnx_model_opset(const onnx_model *m);
 
+/* ---- files ---------------------------------------------------------------- */
+
+/* A whole file, mapped read-only (or read, for what mmap refuses). */
+typedef struct {
+    uint8_t *data;
+    size_t len;
+    bool mapped;
+} onnx_file;
+status onnx_file_map(const char *path, onnx_file *f);
+void onnx_file_unmap(onnx_file *f);
+/* Tells the kernel the mapped pages of `s` (inside f) are not needed for now:
+ * they leave the resident set and are read again from the file if touched. */
+void onnx_file_release(const onnx_file *f, pb_slice s);
+
 /* ---- tensor payloads ------------------------------------------------------ */
 
 /* Checks, without converting, that the tensor's payload is all there: raw_data
@@ -192,17 +206,10 @@ status onnx_tensor_read_float(const onnx_tensor *t, const char *model_path, cons
                               float *out);
 status onnx_tensor_read_int64(const onnx_tensor *t, const char *model_path, const char *subject,
                               int64_t *out);
-
-/* ---- files ---------------------------------------------------------------- */
-
-/* A whole file, mapped read-only (or read, for what mmap refuses). */
-typedef struct {
-    uint8_t *data;
-    size_t len;
-    bool mapped;
-} onnx_file;
-status onnx_file_map(const char *path, onnx_file *f);
-void onnx_file_unmap(onnx_file *f);
+/* As onnx_tensor_read_float, releasing (onnx_file_release) the pages of
+ * `mapped` that hold raw_data as they are converted. */
+status onnx_tensor_read_float_releasing(const onnx_tensor *t, const char *model_path, const char *subject,
+                                        float *out, const onnx_file *mapped);
 
 /* ---- writing (export) ------------------------------------------------------ */
 
