@@ -462,8 +462,10 @@ static status add_node(importer *im, op_kind op, const int *which, int nwhich, c
         if (s && value_of(im, s, &inputs[k]) != ST_OK)
             return ST_ERROR;
     }
+    /* An unnamed node is known by its output, in errors and as a layer. */
+    const char *name = im->node->name[0] ? im->node->name : im->node->outputs[0];
     int out;
-    if (graph_add_node(im->g, op, im->node->name, inputs, nwhich, attrs, im->node->outputs[0], &out) != ST_OK)
+    if (graph_add_node(im->g, op, name, inputs, nwhich, attrs, im->node->outputs[0], &out) != ST_OK)
         return error_prefix(im->subject);
     return define_value_output(im, out);
 }

@@ -1,6 +1,7 @@
 /* ONNX's backend node tests (Debian libonnx-testdata) for every op synth
- * supports: each test directory test_<op>* under
- * /usr/share/libonnx-testdata/data/node holds model.onnx and
+ * supports, and the PyTorch-converted module tests of those ops: each test
+ * directory test_<op>* under /usr/share/libonnx-testdata/data/node (and
+ * data/pytorch-converted) holds model.onnx and
  * test_data_set_N/input_K.pb, output_K.pb; the model's outputs on the inputs must
  * match within ONNX's own tolerance (|ours - theirs| <= 1e-7 + 1e-3 |theirs|).
  * Tests synth cannot run are listed in `skipped` with the reason; a skipped
@@ -11,7 +12,9 @@
 #include <fnmatch.h>
 #include <unistd.h>
 
-#define NODE_DIR "/usr/share/libonnx-testdata/data/node"
+#define DATA_DIR "/usr/share/libonnx-testdata/data"
+#define NODE_DIR DATA_DIR "/node"
+#define TORCH_DIR DATA_DIR "/pytorch-converted"
 enum { SKIP = 77, MAX_IO = 16 };
 
 /* Directory stems: test_<stem> and test_<stem>_*; for each supported op. */
@@ -20,6 +23,14 @@ static const char *const ops[] = {
     "globalaveragepool", "globalmaxpool", "lrn", "concat", "add", "sum", "mul", "sub", "div", "gemm", "matmul",
     "flatten", "reshape", "softmax", "batchnorm", "dropout", "identity", "constant_pad", "edge_pad",
     "reflect_pad",
+};
+
+/* Directory stems of data/pytorch-converted (PyTorch modules exported at
+ * opset 6 to 12) made of those ops. */
+static const char *const torch_modules[] = {
+    "Conv1d", "Conv2d", "Conv3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Linear", "Softmax",
+    "ConstantPad2d", "ReflectionPad2d", "ReplicationPad2d", "ZeroPad2d",
 };
 
 /* Tests of those ops that synth does not run (fnmatch patterns), the error
@@ -39,6 +50,7 @@ static const struct {
     {"test_softmax_*_expanded", "unsupported op", "Softmax as its function body (ReduceMax, Exp, ReduceSum)"},
     {"test_identity_opt", "non-tensor", "optional-typed values"},
     {"test_identity_sequence", "segmented tensors", "sequence-typed values"},
+    {"test_Conv3d*", "1 or 2 spatial dims", "3-D convolution (the engine's Conv is 1-D or 2-D)"},
 };
 
 /* The skip entry matching `name`, or -1. */
@@ -50,13 +62,13 @@ static int skip_entry(const char *name)
     return -1;
 }
 
-static bool selected(const char *dir)
+static bool has_stem(const char *dir, const char *const *stems, size_t n)
 {
     if (strncmp(dir, "test_", 5) != 0)
         return false;
-    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
-        size_t n = strlen(ops[i]);
-        if (strncmp(dir + 5, ops[i], n) == 0 && (dir[5 + n] == '\0' || dir[5 + n] == '_'))
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(stems[i]);
+        if (strncmp(dir + 5, stems[i], len) == 0 && (dir[5 + len] == '\0' || dir[5 + len] == '_'))
             return true;
     }
     return false;
@@ -66,15 +78,15 @@ static bool exists(const char *path) { return access(path, R_OK) == 0; }
 
 /* Runs one test directory; returns true when every data set matches, and
  * puts the first failure's description into why. */
-static bool run_test(const char *name, char *why, size_t why_size)
+static bool run_test(const char *base, const char *name, char *why, size_t why_size)
 {
     char model_path[4096], path[4096];
-    snprintf(model_path, sizeof model_path, "%s/%.127s/model.onnx", NODE_DIR, name);
+    snprintf(model_path, sizeof model_path, "%s/%.127s/model.onnx", base, name);
     /* The inputs of data set 0 decide which inputs become constants. */
     char *inputs[MAX_IO] = {NULL};
     int ninputs = 0;
     for (; ninputs < MAX_IO; ninputs++) {
-        snprintf(path, sizeof path, "%s/%.127s/test_data_set_0/input_%d.pb", NODE_DIR, name, ninputs);
+        snprintf(path, sizeof path, "%s/%.127s/test_data_set_0/input_%d.pb", base, name, ninputs);
         if (!exists(path) || !(inputs[ninputs] = string_dup(path)))
             break;
     }
@@ -84,7 +96,7 @@ static bool run_test(const char *name, char *why, size_t why_size)
     if (!ok)
         snprintf(why, why_size, "%s", error_message());
     for (int set = 0; ok; set++) {
-        snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d", NODE_DIR, name, set);
+        snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d", base, name, set);
         if (!exists(path))
             break;
         /* The model's inputs, in the model's order. */
@@ -94,7 +106,7 @@ static bool run_test(const char *name, char *why, size_t why_size)
         for (int k = 0; ok && k < ninputs; k++) {
             if (model_inputs[k] < 0 || model_inputs[k] >= MAX_IO)
                 continue;
-            snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d/input_%d.pb", NODE_DIR, name, set, k);
+            snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d/input_%d.pb", base, name, set, k);
             if (tensor_read_pb(path, &x[model_inputs[k]]) != ST_OK) {
                 snprintf(why, why_size, "%s", error_message());
                 ok = false;
@@ -114,7 +126,7 @@ static bool run_test(const char *name, char *why, size_t why_size)
         }
         for (int k = 0; ok && k < nout; k++) {
             tensor expected;
-            snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d/output_%d.pb", NODE_DIR, name, set, k);
+            snprintf(path, sizeof path, "%s/%.127s/test_data_set_%d/output_%d.pb", base, name, set, k);
             if (tensor_read_pb(path, &expected) != ST_OK) {
                 snprintf(why, why_size, "%s", error_message());
                 ok = false;
@@ -159,20 +171,33 @@ int main(void)
         printf("test_onnx_node: %s is missing (Debian package libonnx-testdata): skipped\n", NODE_DIR);
         return SKIP;
     }
-    DIR *dir = opendir(NODE_DIR);
-    REQUIRE(dir);
-    struct dirent *e;
-    char names[1024][128];
+    /* The selected tests of both folders, each sorted by name. */
+    static char names[1024][128];
+    static const char *bases[1024];
     int count = 0;
-    while ((e = readdir(dir)) && count < 1024)
-        if (selected(e->d_name) && strlen(e->d_name) < 128)
-            snprintf(names[count++], 128, "%s", e->d_name);
-    closedir(dir);
-    qsort(names, (size_t)count, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    const struct {
+        const char *dir;
+        const char *const *stems;
+        size_t nstems;
+    } sources[] = {{NODE_DIR, ops, sizeof ops / sizeof *ops},
+                   {TORCH_DIR, torch_modules, sizeof torch_modules / sizeof *torch_modules}};
+    for (size_t src = 0; src < 2; src++) {
+        DIR *dir = opendir(sources[src].dir);
+        REQUIRE(dir);
+        int first = count;
+        struct dirent *e;
+        while ((e = readdir(dir)) && count < 1024)
+            if (has_stem(e->d_name, sources[src].stems, sources[src].nstems) && strlen(e->d_name) < 128) {
+                snprintf(names[count], 128, "%s", e->d_name);
+                bases[count++] = sources[src].dir;
+            }
+        closedir(dir);
+        qsort(names[first], (size_t)(count - first), sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    }
     int passed = 0, skips = 0, matched[sizeof skipped / sizeof *skipped] = {0};
     for (int i = 0; i < count; i++) {
         char why[1200] = "";
-        bool ok = run_test(names[i], why, sizeof why);
+        bool ok = run_test(bases[i], names[i], why, sizeof why);
         int k = skip_entry(names[i]);
         if (k >= 0) {
             skips++;
