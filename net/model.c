@@ -194,6 +194,17 @@ const char *net_layer_name(const net_model *m, int layer) { return m->layer_name
 const char *net_layer_alias(const net_model *m, int layer) { return m->g->nodes[layer].alias; }
 const char *net_layer_op(const net_model *m, int layer) { return op_name(m->g->nodes[layer].op); }
 
+int net_layer_input_count(const net_model *m, int layer) { return m->g->nodes[layer].ninputs; }
+
+int net_layer_input(const net_model *m, int layer, int k)
+{
+    const graph_node *n = &m->g->nodes[layer];
+    if (k < 0 || k >= n->ninputs || n->inputs[k] < 0)
+        return -1;
+    const graph_value *v = &m->g->values[n->inputs[k]];
+    return v->kind == VALUE_NODE ? v->node : -1;
+}
+
 int net_model_last_conv(const net_model *m)
 {
     for (int i = m->g->nnodes - 1; i >= 0; i--)
@@ -306,8 +317,13 @@ status net_layer_receptive_field(const net_model *m, int layer, net_receptive_fi
     if (layer < 0 || layer >= g->nnodes)
         return error_set("layer", "no layer %d", layer);
     pthread_mutex_lock(&((net_model *)m)->lock);
+    /* The geometry does not depend on the input size (only global layers'
+     * extent does): a model whose size is free is measured at 1024 x 1024. */
+    const graph_value *declared = &g->values[g->inputs[0]];
+    int64_t size = declared->ndim >= 3 && (declared->shape[declared->ndim - 2] < 0 ||
+                                           declared->shape[declared->ndim - 1] < 0) ? 1024 : 0;
     struct model_shapes *s;
-    status st = compute_shapes((net_model *)m, 0, 0, &s);
+    status st = compute_shapes((net_model *)m, size, size, &s);
     field *f = st == ST_OK ? alloc_array((size_t)g->nvalues, sizeof *f, "model") : NULL;
     if (!f) {
         pthread_mutex_unlock(&((net_model *)m)->lock);

@@ -194,6 +194,13 @@ status net_layer_shape(net_model *m, int layer, int64_t height, int64_t width, i
 /* The last Conv layer in execution order (Grad-CAM's default), or -1. */
 int net_model_last_conv(const net_model *m);
 
+/* --- Added for the explain tools (issue 8): the graph's edges, by layer. ---
+ * The layer whose output is input k of `layer`'s node (k counts the node's
+ * ONNX inputs, weights included), or -1 when that input is a graph input, a
+ * constant or absent, or k is out of range. */
+int net_layer_input_count(const net_model *m, int layer);
+int net_layer_input(const net_model *m, int layer, int k);
+
 /* Receptive field of one unit of a layer in input pixels, per spatial axis
  * (index 0 = height, 1 = width): unit (i, j) sees the input window of `size`
  * centered at offset + (i, j) · stride. Along branches the largest field is
