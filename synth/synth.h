@@ -386,5 +386,245 @@ bool optim_converged(const optimizer *o); /* LBFGS found no descent: steps are n
 /* ===== Rendering: options, progress, the render loops ====================== */
 
 /* ===== Explain: classify, saliency, adversarial, filters, activations, ... == */
+/* The lectures' tools for seeing what a network learned (classify, saliency,
+ * adversarial, filters, activations, embed, top-patches). Each works on the
+ * network input x, a tensor fed as is; gradients are taken with respect to
+ * x. Images become x through the model's preprocessing (explain_input_load). */
+
+/* ----- Inputs --------------------------------------------------------------- */
+typedef struct {
+    tensor x;  /* the network input, fed as is */
+    image im;  /* what x shows, for overlays and crops: the (resized) image, or
+                  a 1x3xHxW .npy mapped back through the preprocessing and
+                  clamped to [0, 1]; empty for other .npy shapes */
+    bool raw;  /* x was read from an .npy file */
+} explain_input;
+
+/* Reads `path`: a NumPy file (recognized by its magic bytes) is x as is; an
+ * image is resized to height x width (Lanczos) when given, else to the
+ * model's declared input size when the model fixes one (the built-in network
+ * does not: it takes any size), else kept, and mapped through the model's
+ * preprocessing. */
+status explain_input_load(const char *path, const net_model *m, int height, int width,
+                          explain_input *in);
+void explain_input_free(explain_input *in);
+
+/* ----- Class scores ------------------------------------------------------------
+ * Class-based tools read one layer as the class scores S: S_c is the layer's
+ * channel c (dim 1 of [N, C, ...]) averaged over any further dims, so [N, C]
+ * logits are read as they are and the built-in network (no classifier) gives
+ * its last layer's 512 channels as "classes". Probabilities follow by: */
+typedef enum {
+    SCORES_SOFTMAX,     /* S are logits: p = softmax(S) */
+    SCORES_SIGMOID,     /* S are independent logits: p_c = sigmoid(S_c) */
+    SCORES_PROBABILITY, /* the layer holds probabilities already: p = S */
+} scores_kind;
+/* A single score (C = 1) is one logistic unit, whatever the kind: two
+ * classes, 1 with S_1 = S, p_1 = sigmoid(S) (PROBABILITY: p_1 = S), and 0
+ * with S_0 = -S (PROBABILITY: 1 - S), p_0 = 1 - p_1.
+ *
+ * Which layer: with a name, that layer; it is PROBABILITY when it is a
+ * Softmax or Sigmoid, SIGMOID when a Sigmoid reads it, else SOFTMAX. Without
+ * one, the model's first output; when that is a Softmax or Sigmoid (possibly
+ * under Flatten, Reshape or Identity), the layer it normalizes is read as
+ * logits instead, so probabilities are never normalized twice. */
+typedef struct explainer explainer;
+status explainer_create(net_model *m, const char *score_layer, explainer **out);
+void explainer_free(explainer *e); /* NULL is fine; does not close the model */
+net_session *explainer_session(const explainer *e);
+net_model *explainer_model(const explainer *e);
+int explainer_score_layer(const explainer *e);
+scores_kind explainer_scores_kind(const explainer *e);
+const char *scores_kind_name(scores_kind k); /* "softmax", "sigmoid", "probability" */
+
+/* Runs x (N items) and writes every item's class probabilities into probs,
+ * [N, classes] (allocated when probs->data is NULL; else must match). */
+status explainer_predict(explainer *e, const tensor *x, tensor *probs);
+
+/* J for one class k of a single item: the score S_k, or log p_k. */
+typedef enum { CLASS_SCORE, CLASS_LOGPROB } class_objective;
+/* x has N = 1. Runs x, then writes dJ/dx into grad (allocated when
+ * grad->data is NULL; else must match x), passing ReLUs in `relu` mode.
+ * keep >= 0 also requests that layer: its activation and gradient stay
+ * readable (net_activation, net_gradient on explainer_session). probs (may
+ * be NULL) receives x's probabilities as in explainer_predict. Errors: k out
+ * of range ("class 7: the scores have 3 classes"). */
+status explainer_gradient(explainer *e, const tensor *x, int k, class_objective obj,
+                          net_relu_backward relu, int keep, tensor *grad, tensor *probs);
+
+/* The indices of the min(k, n) largest of p[0..n), best first (ties: lower
+ * index). */
+status explain_top_classes(const float *p, int n, int k, int *top);
+
+/* ----- Saliency ----------------------------------------------------------------
+ * A map over x's last two dims (x: 1xCxHxW) saying where the class comes from:
+ *   GRADIENT  max_c |dS_k/dx[c]| (Simonyan et al. 2014)
+ *   GUIDED    the same with guided backprop through the ReLUs (Springenberg
+ *             et al. 2015); DECONVNET with the deconvnet rule (Zeiler & Fergus)
+ *   GRADCAM   Selvaraju et al. 2017 at layer A [1, K, h, w]:
+ *             alpha_k = mean_{ij} dS_k/dA_kij, cam = relu(sum_k alpha_k A_k),
+ *             interpolated (bilinear) to the input: unit (i, j) sits at the
+ *             centre of its receptive field (net_layer_receptive_field)
+ *   GUIDED_GRADCAM  GUIDED x GRADCAM, pixel by pixel
+ *   OCCLUSION Zeiler & Fergus 2014: a patch x patch square of `fill` slides
+ *             over x by `stride` (the last position touches the far edge);
+ *             the map holds, per pixel, p_k with the square over it (the mean
+ *             over the positions that cover it; p_k of x where none does).
+ *             The occluded copies go through the network `batch` at a time.
+ * Fill values are in network-input units: MEAN is x's per-channel mean, ZERO
+ * is 0 (for a mean-subtracted network, the training set's mean colour). */
+typedef enum {
+    SALIENCY_GRADIENT,
+    SALIENCY_GUIDED,
+    SALIENCY_DECONVNET,
+    SALIENCY_GRADCAM,
+    SALIENCY_GUIDED_GRADCAM,
+    SALIENCY_OCCLUSION,
+} saliency_method;
+typedef enum { OCCLUSION_FILL_MEAN, OCCLUSION_FILL_ZERO } occlusion_fill;
+
+typedef struct {
+    saliency_method method;
+    int target;          /* the class; -1: the predicted one */
+    int layer;           /* GRADCAM, GUIDED_GRADCAM; -1: explain_gradcam_layer */
+    int patch, stride;   /* OCCLUSION, pixels >= 1 */
+    occlusion_fill fill;
+    int batch;           /* OCCLUSION: copies per forward; 0: automatic (at
+                            most 32, and about 1 GiB of activations) */
+} saliency_options;
+
+typedef struct {
+    tensor map;     /* [H, W] */
+    int target;     /* the class explained */
+    double prob;    /* its probability on x */
+    int batch;      /* OCCLUSION: copies per forward used */
+    int forwards;   /* network runs made */
+} saliency_result;
+/* r->map is allocated; saliency_result_free frees it. A model whose batch
+ * size is fixed by its graph makes OCCLUSION fall back to one copy at a time. */
+status explain_saliency(explainer *e, const tensor *x, const saliency_options *o,
+                        saliency_result *r);
+void saliency_result_free(saliency_result *r);
+/* Grad-CAM's default layer: the last Conv, or the Relu that reads it when
+ * one does; -1 when the model has no Conv. */
+int explain_gradcam_layer(const net_model *m);
+/* What the heat map shows, >= 0, larger = more important: the map itself,
+ * and for OCCLUSION the drop max(p_k(x) - map, 0). Overwrites heat
+ * (allocated when heat->data is NULL). */
+status saliency_importance(const saliency_result *r, saliency_method method, tensor *heat);
+
+/* ----- Heat maps -----------------------------------------------------------------
+ * The colormap: synth's own perceptual "ember" ramp, defined in Oklab
+ * (Ottosson 2020): lightness rises linearly from 0.15 (near black) to 0.97
+ * (pale yellow) while the hue turns from violet through red and orange to
+ * yellow, chroma peaking mid-way (reduced where sRGB cannot show it, so
+ * lightness stays exact). Monotonic lightness keeps the order of values
+ * readable in gray and to colour-blind eyes, as with viridis or inferno. */
+void colormap_ember(double t, float rgb[3]); /* t in [0, 1] (clamped) -> sRGB [0, 1] */
+/* out = (1 - alpha) * base + alpha * ember(heat / max heat), with the heat
+ * [H, W] stretched (bilinear) to the base's size; base empty: the colours
+ * alone at the heat's size. out is allocated. */
+status heat_overlay(const tensor *heat, const image *base, double alpha, image *out);
+
+/* ----- Adversarial examples (Goodfellow et al. 2015) ------------------------------
+ * FGSM: x' = x + eps * sign(grad J); I-FGSM: `steps` such moves of `step`
+ * (default eps / steps), each followed by projection onto the eps-ball
+ * around x and the valid range. Targeted (target >= 0): J = S_target,
+ * ascended. Untargeted: J = -log p of the class predicted for x, ascended
+ * (its probability goes down).
+ * Units: with `pre` NULL, eps measures x itself and nothing is clipped (an
+ * .npy input). With `pre` (x came from an image), eps is in image units
+ * [0, 1]: the image values v = (x * std + mean) / scale move by at most eps,
+ * stay within [0, 1], and end snapped to multiples of 1/255, what an 8-bit
+ * PNG stores (so the "after" prediction is that of the written file). */
+typedef enum { ADVERSARIAL_FGSM, ADVERSARIAL_IFGSM } adversarial_method;
+typedef struct {
+    adversarial_method method;
+    double eps;                /* > 0 */
+    int steps;                 /* IFGSM, >= 1 */
+    double step;               /* IFGSM; 0: eps / steps */
+    int target;                /* -1: untargeted */
+    const net_preprocess *pre; /* see Units */
+} adversarial_options;
+typedef struct {
+    int predicted;         /* argmax p(x) */
+    tensor before, after;  /* probabilities [1, classes] of x and of x' */
+    double linf;           /* max |x' - x| in eps's units */
+} adversarial_result;
+/* Overwrites x (N = 1) with x'. */
+status explain_adversarial(explainer *e, tensor *x, const adversarial_options *o,
+                           adversarial_result *r);
+void adversarial_result_free(adversarial_result *r);
+
+/* ----- Grids -------------------------------------------------------------------
+ * One layout for filters, activations and top-patches: `count` tiles of
+ * tile_width x tile_height in rows of `cols` (0: about square), a 1-pixel
+ * dark gap between tiles and around them. */
+typedef struct {
+    int count, cols, rows, tile_width, tile_height, gap;
+} grid_layout;
+status grid_layout_init(grid_layout *g, int count, int tile_width, int tile_height, int cols);
+status grid_image(const grid_layout *g, image *out); /* allocates the background */
+/* Copies `tile` (any size: scaled by nearest neighbour) into slot `index`
+ * (row-major). Top-left pixel of the slot: */
+void grid_put(const grid_layout *g, image *out, int index, const image *tile);
+void grid_slot_origin(const grid_layout *g, int index, int *x, int *y);
+
+/* A Conv layer's filters [O, I, kh, kw] as a grid: with I = 3 (a first layer)
+ * one colour tile per filter (channels shown in RGB order, swapped for a BGR
+ * model); else one row per filter of grayscale tiles, one per input slice.
+ * Each filter is scaled on its own from its min (0) to its max (255), and
+ * each weight is a zoom x zoom block. */
+typedef struct {
+    int max_filters; /* the first ones; 0: all */
+    int max_slices;  /* grayscale rows: the first input slices; 0: all */
+    int zoom;        /* 0: ceil(32 / kernel size) */
+} filters_options;
+status explain_filters(net_model *m, int layer, const filters_options *o, image *grid);
+
+/* A layer's feature maps (act [1, C, h, w], or [1, C] as 1x1 maps) as a grid
+ * of grayscale tiles, zoom x zoom pixels per value (0: ceil(64 / max(h, w))).
+ * LAYER scales every map by the layer's min and max (maps compare); MAP
+ * scales each map by its own. */
+typedef enum { NORMALIZE_LAYER, NORMALIZE_MAP } normalize_mode;
+status explain_activation_grid(const tensor *act, normalize_mode mode, int zoom, image *grid);
+
+/* ----- Embeddings ---------------------------------------------------------------
+ * One feature row per input from a layer's activation [1, C, ...]: MEAN or
+ * MAX over the positions (C values: the input's size does not matter), or
+ * NONE, every value flattened (C * h * w: the inputs must share a size). */
+typedef enum { EMBED_POOL_MEAN, EMBED_POOL_MAX, EMBED_POOL_NONE } embed_pool;
+size_t embed_row_length(const tensor *act, embed_pool pool);
+void embed_row(const tensor *act, embed_pool pool, float *row);
+/* For each of the n rows (d values each), the k nearest other rows by L2
+ * distance, nearest first (ties: lower index): idx[i*k + j], dist[i*k + j].
+ * Needs 1 <= k < n. */
+status embed_neighbours(const float *rows, int n, size_t d, int k, int *idx, double *dist);
+
+/* ----- Top patches ----------------------------------------------------------------
+ * The image patches that most activate one channel of a layer: each image
+ * offers its strongest unit of the channel; the k strongest over all images
+ * are kept, each with the crop of the input it sees (its receptive field). */
+typedef struct {
+    float value;  /* the activation */
+    int source;   /* the caller's number for the image */
+    int y, x;     /* the unit */
+    int top, left; /* the crop's top-left corner in the image (may be < 0) */
+    image crop;   /* receptive-field sized; parts outside the image mid-gray */
+} patch_hit;
+typedef struct {
+    int k, count; /* hits[0..count), strongest first */
+    patch_hit *hits;
+} top_patches;
+status top_patches_init(top_patches *t, int k);
+void top_patches_free(top_patches *t);
+/* act: the layer's activation [1, C, h, w] for image `im`; rf: the layer's
+ * receptive field. */
+status top_patches_offer(top_patches *t, const tensor *act, int channel,
+                         const net_receptive_field *rf, const image *im, int source);
+/* The window unit (y, x) of a layer with field rf sees, as a crop of im
+ * (rf->size, parts outside the image mid-gray); top/left: its corner. */
+status receptive_crop(const image *im, const net_receptive_field *rf, int64_t y, int64_t x,
+                      image *crop, int *top, int *left);
 
 #endif
