@@ -50,5 +50,12 @@ extern int cli_quiet;
 int cmd_model(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_saliency(int argc, char **argv);
+int cmd_adversarial(int argc, char **argv);
+int cmd_filters(int argc, char **argv);
+int cmd_activations(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_top_patches(int argc, char **argv);
 
 #endif

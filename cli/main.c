@@ -9,6 +9,13 @@ static const cli_command commands[] = {
     {"model", "list, download and export models (ONNX; pretrained ImageNet classifiers)", cmd_model},
     {"info", "describe an image (format, size, metadata) or a model's layers", cmd_info},
     {"probe", "run a model on .npy inputs: a layer's activation and input gradient", cmd_probe},
+    {"classify", "the top classes of images, with names and probabilities", cmd_classify},
+    {"saliency", "where a class comes from: gradient, guided, Grad-CAM, occlusion heat maps", cmd_saliency},
+    {"adversarial", "adversarial examples by FGSM and iterated FGSM", cmd_adversarial},
+    {"filters", "a conv layer's filters as a grid", cmd_filters},
+    {"activations", "a layer's feature maps for one input, as a grid", cmd_activations},
+    {"embed", "feature rows of images at a layer, with nearest neighbours", cmd_embed},
+    {"top-patches", "the image patches that most activate one channel", cmd_top_patches},
     {0},
 };
 

@@ -29,6 +29,18 @@ expect_fail() {
     fi
 }
 
+# npy_shape_is FILE 'shape tuple'   the .npy file's header says that shape
+npy_shape_is() {
+    head -c 128 "$1" 2>/dev/null | tr -d '\0' | grep -aqF "'shape': ($2)" || fail "$1 should have shape ($2)"
+}
+
+# png_size_is FILE WIDTH HEIGHT     the image has that size (read by synth info)
+png_size_is() {
+    local size
+    size=$("$SYNTH" info --headers "$1" 2>/dev/null | sed -n 's/^width: //p; s/^height: //p' | tr '\n' ' ')
+    [ "$size" = "$2 $3 " ] || fail "$1 should be $2x$3, is '$size'"
+}
+
 finish() {
     if [ "$fails" -ne 0 ]; then
         echo "$fails failure(s)" >&2

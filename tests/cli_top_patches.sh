@@ -1,0 +1,38 @@
+# synth top-patches: the planted red square wins, cropped to the unit's
+# receptive field (8x8 for redness.onnx's relu2); folders and files; the
+# built-in network; errors.
+. "$(dirname "$0")/lib.sh"
+"$SYNTH_TEST_TOOLS/tool_explain" "$T" || { echo "tool_explain failed"; exit 1; }
+D=$SYNTH_TEST_DATA/explain
+R="--model $D/redness.onnx --layer relu2 --channel 0"
+
+expect_ok "$SYNTH" top-patches $R "$T/patches" --top 3 -o "$T/g.png" --raw "$T/v.npy"
+[ "$(wc -l <"$T/out")" = 3 ] || fail "a line per patch: $(cat "$T/out")"
+head -1 "$T/out" | grep -qE "^1  [0-9.]+  $T/patches/img4.png  unit [0-9]+,[0-9]+  crop (9|10|11),(13|14|15)$" ||
+    fail "the planted square comes first, cropped on it: $(cat "$T/out")"
+png_size_is "$T/g.png" 19 19 # 3 crops of 8x8, 2 per row
+npy_shape_is "$T/v.npy" "3,"
+# Files and folders mix; the other channel ranks differently.
+expect_ok "$SYNTH" top-patches $R "$T/patches/img4.png" "$T/patches/img0.png" --top 1 --cols 1 -o "$T/g1.png"
+grep -q "img4.png" "$T/out" && png_size_is "$T/g1.png" 10 10
+expect_ok "$SYNTH" top-patches --model "$D/redness.onnx" --layer relu2 --channel 1 "$T/patches" -o "$T/g2.png"
+[ "$(wc -l <"$T/out")" = 6 ] || fail "--top 9 over 6 images keeps 6"
+# The built-in network: relu3_1 units see 24x24 pixels.
+expect_ok "$SYNTH" top-patches --layer relu3_1 --channel 7 "$T/patches" "$T/embed" --top 4 -o "$T/b.png"
+png_size_is "$T/b.png" 51 51
+[ -s "$T/err" ] && fail "top-patches is not class-based: no note"
+
+expect_fail 1 "holds no .png, .jpg or .jpeg files" "$SYNTH" top-patches $R "$T/empty" -o "$T/x.png"
+expect_fail 1 "No such file" "$SYNTH" top-patches $R "$T/nowhere" -o "$T/x.png"
+expect_fail 1 "--channel: 2 is out of range" "$SYNTH" top-patches --model "$D/redness.onnx" --layer relu2 --channel 2 "$T/patches" -o "$T/x.png"
+expect_fail 1 "no such layer" "$SYNTH" top-patches --layer nope --channel 0 "$T/patches" -o "$T/x.png"
+printf 'junk' >"$T/patches/zz.png"
+expect_fail 1 "zz.png" "$SYNTH" top-patches $R "$T/patches" -o "$T/x.png"
+expect_fail 2 "missing --channel" "$SYNTH" top-patches --layer relu2 "$T/patches" -o "$T/x.png"
+expect_fail 2 "missing --layer" "$SYNTH" top-patches --channel 0 "$T/patches" -o "$T/x.png"
+expect_fail 2 "missing -o" "$SYNTH" top-patches $R "$T/patches"
+expect_fail 2 "missing argument" "$SYNTH" top-patches $R -o "$T/x.png"
+expect_fail 2 "--top" "$SYNTH" top-patches $R "$T/patches" --top 0 -o "$T/x.png"
+[ -e "$T/x.png" ] && fail "failed runs write nothing"
+"$SYNTH" top-patches --help | grep -q "receptive field" || fail "--help"
+finish
