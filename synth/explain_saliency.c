@@ -164,10 +164,12 @@ static int64_t window_starts(int64_t n, int64_t p, int64_t s, int64_t *starts)
     return count;
 }
 
-/* Copies per forward: at most 32, about 1 GiB of the engine's memory. */
+/* Copies per forward: at most 32, about 256 MiB of the engine's memory. (The
+ * engine runs a batch's items one after another inside each op, so larger
+ * batches save per-run overhead only: they pay off for small models.) */
 static int auto_batch(size_t bytes_per_item)
 {
-    const size_t budget = (size_t)1 << 30;
+    const size_t budget = (size_t)256 << 20;
     size_t b = budget / (bytes_per_item ? bytes_per_item : 1);
     return b < 1 ? 1 : b > 32 ? 32 : (int)b;
 }

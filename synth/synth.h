@@ -490,7 +490,7 @@ typedef struct {
     int patch, stride;   /* OCCLUSION, pixels >= 1 */
     occlusion_fill fill;
     int batch;           /* OCCLUSION: copies per forward; 0: automatic (at
-                            most 32, and about 1 GiB of activations) */
+                            most 32, and about 256 MiB of activations) */
 } saliency_options;
 
 typedef struct {
