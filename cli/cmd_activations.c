@@ -54,12 +54,8 @@ static status activations(const void *opts)
     image grid = {0};
     int layer;
     status st = ST_ERROR;
-    if (explain_open_model(&o->model, false, &m) != ST_OK)
+    if (explain_open_layer(&o->model, o->layer, &m, &layer) != ST_OK)
         return ST_ERROR;
-    if (net_layer_find(m, o->layer, &layer) != ST_OK) {
-        error_prefix("--layer");
-        goto done;
-    }
     if (explain_input_load(o->inputs.items[0], m, height, width, &in) != ST_OK ||
         net_session_create(m, &s) != ST_OK)
         goto done;

@@ -89,12 +89,8 @@ static status embed(const void *opts)
     double *dist = NULL;
     int layer;
     status st = ST_ERROR;
-    if (explain_open_model(&o->model, false, &m) != ST_OK)
+    if (explain_open_layer(&o->model, o->layer, &m, &layer) != ST_OK)
         return ST_ERROR;
-    if (net_layer_find(m, o->layer, &layer) != ST_OK) {
-        error_prefix("--layer");
-        goto done;
-    }
     if (net_session_create(m, &s) != ST_OK)
         goto done;
     for (int i = 0; i < n; i++)

@@ -53,12 +53,8 @@ static status filters(const void *opts)
     const tensor *w;
     int layer;
     status st = ST_ERROR;
-    if (explain_open_model(&o->model, false, &m) != ST_OK)
+    if (explain_open_layer(&o->model, o->layer, &m, &layer) != ST_OK)
         return ST_ERROR;
-    if (net_layer_find(m, o->layer, &layer) != ST_OK) {
-        error_prefix("--layer");
-        goto done;
-    }
     filters_options fo = {.max_filters = o->max_filters, .max_slices = o->max_slices, .zoom = o->zoom};
     if (explain_filters(m, layer, &fo, &grid) != ST_OK || image_write(o->output, &grid, NULL) != ST_OK ||
         (o->raw && (net_layer_weights(m, layer, &w) != ST_OK || tensor_write_npy(o->raw, w) != ST_OK)))

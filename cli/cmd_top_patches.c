@@ -154,12 +154,8 @@ static status top_patches_run(const void *opts)
     net_receptive_field rf;
     int layer;
     status st = ST_ERROR;
-    if (list_images(&o->sources, &files) != ST_OK || explain_open_model(&o->model, false, &m) != ST_OK)
+    if (list_images(&o->sources, &files) != ST_OK || explain_open_layer(&o->model, o->layer, &m, &layer) != ST_OK)
         goto done;
-    if (net_layer_find(m, o->layer, &layer) != ST_OK) {
-        error_prefix("--layer");
-        goto done;
-    }
     if (net_layer_receptive_field(m, layer, &rf) != ST_OK || top_patches_init(&t, o->top) != ST_OK ||
         net_session_create(m, &s) != ST_OK)
         goto done;

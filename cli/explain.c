@@ -28,6 +28,18 @@ status explain_open_model(const model_options *mo, bool class_based, net_model *
     return ST_OK;
 }
 
+status explain_open_layer(const model_options *mo, const char *layer_name, net_model **m, int *layer)
+{
+    if (explain_open_model(mo, false, m) != ST_OK)
+        return ST_ERROR;
+    if (net_layer_find(*m, layer_name, layer) != ST_OK) {
+        net_model_close(*m);
+        *m = NULL;
+        return error_prefix("--layer");
+    }
+    return ST_OK;
+}
+
 const char *explain_class_name(const net_model *m, int c, char *buf, size_t size)
 {
     const char *name = c < net_model_label_count(m) ? net_model_label(m, c) : NULL;

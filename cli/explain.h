@@ -21,6 +21,10 @@ status explain_size(const number_list *size, int *height, int *width);
  * features. */
 status explain_open_model(const model_options *mo, bool class_based, net_model **m);
 
+/* explain_open_model for a command that reads one layer, found by --layer:
+ * on failure nothing stays open. */
+status explain_open_layer(const model_options *mo, const char *layer_name, net_model **m, int *layer);
+
 /* " NAME" for a class the model names, else "" (to follow the index). */
 const char *explain_class_name(const net_model *m, int c, char *buf, size_t size);
 
