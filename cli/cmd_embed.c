@@ -94,8 +94,11 @@ static status embed(const void *opts)
     if (net_session_create(m, &s) != ST_OK)
         goto done;
     for (int i = 0; i < n; i++)
-        if ((st = embed_one(o, m, s, layer, height, width, i, &rows)) != ST_OK)
+        if ((st = interrupt_signal ? ST_INTERRUPTED : embed_one(o, m, s, layer, height, width, i, &rows)) != ST_OK) {
+            if (interrupt_signal)
+                error_set("embed", "interrupted");
             goto done;
+        }
     st = ST_ERROR;
     if (tensor_write_npy(o->out, &rows) != ST_OK)
         goto done;

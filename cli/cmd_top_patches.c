@@ -162,9 +162,12 @@ static status top_patches_run(const void *opts)
     st = ST_OK;
     for (int i = 0; i < files.count && st == ST_OK; i++) {
         explain_input in;
-        if (interrupt_signal)
+        if (interrupt_signal) {
+            error_set("top-patches", "interrupted");
             st = ST_INTERRUPTED;
-        else if ((st = explain_input_load(files.items[i], m, height, width, &in)) != ST_OK)
+            break;
+        }
+        if ((st = explain_input_load(files.items[i], m, height, width, &in)) != ST_OK)
             break;
         else if (!in.im.data)
             st = error_set(files.items[i], "is not an image (an .npy must be 1x3xHxW to crop patches from)");

@@ -103,6 +103,7 @@ status explain_adversarial(explainer *e, tensor *x, const adversarial_options *o
     memcpy(v, u0, n * sizeof *v);
     for (int s = 0; s < steps; s++) {
         if (interrupt_signal) {
+            error_set("adversarial", "interrupted");
             st = ST_INTERRUPTED;
             goto done;
         }

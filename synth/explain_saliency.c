@@ -225,6 +225,7 @@ static status occlusion_map(explainer *e, const tensor *x, const saliency_option
     double *count = sum + plane;
     for (int64_t t0 = 0; t0 < T;) {
         if (interrupt_signal) {
+            error_set("occlusion", "interrupted");
             st = ST_INTERRUPTED;
             goto done;
         }

@@ -44,6 +44,14 @@ grep -q "8 network runs of up to 32 copies" "$T/out" || fail "batched: $(cat "$T
 expect_ok "$SYNTH" saliency "$PIC" $SHAPES --method occlusion --patch 8 --stride 4 --fill zero -o "$T/oz.png" --raw "$T/oz.npy"
 cmp -s "$T/o32.npy" "$T/oz.npy" && fail "--fill zero differs from mean"
 
+# A graph that fixes its batch size (a Reshape to 1x32 before fc6): one copy
+# at a time, the same map.
+AX="--model $SYNTH_TEST_DATA/onnx/alexnet_lrn.onnx --scores fc7 --method occlusion"
+expect_ok "$SYNTH" saliency "$PIC" $AX -o "$T/ax.png" --raw "$T/ax.npy"
+grep -q "256 network runs of up to 1 copies" "$T/out" || fail "fixed batch: $(cat "$T/out")"
+expect_ok "$SYNTH" saliency "$PIC" $AX --batch 1 -o "$T/ax1.png" --raw "$T/ax1.npy"
+cmp -s "$T/ax.npy" "$T/ax1.npy" || fail "the fallback gives the map of --batch 1"
+
 # The class and the layer; the heat map alone.
 expect_ok "$SYNTH" saliency "$PIC" $SHAPES --method gradcam --layer relu3 --class 0 -o "$T/g0.png" --alpha 1
 grep -q "^gradcam: class 0 disk p=0\.0" "$T/out" || fail "--class 0: $(cat "$T/out")"
