@@ -28,7 +28,7 @@ static const option_spec saliency_specs[] = {
     {"class", 0, OPT_INT, offsetof(saliency_cmd_options, cls), 0, 1e9, 0, 0, NULL, "K",
      "the class to explain (default: the predicted one)"},
     {"layer", 0, OPT_STRING, offsetof(saliency_cmd_options, layer), 0, 0, 0, 0, NULL, "L",
-     "Grad-CAM's layer (default: the last conv layer, after its ReLU)"},
+     "Grad-CAM's layer (default: the last conv's maps, after its ReLU or residual Add)"},
     {"scores", 0, OPT_STRING, offsetof(saliency_cmd_options, scores), 0, 0, 0, 0, NULL, "L",
      "the layer holding the class scores (default: the model's output; as in classify)"},
     {"patch", 0, OPT_INT, offsetof(saliency_cmd_options, patch), 1, 65536, 0, 0, NULL, "P",
@@ -45,7 +45,7 @@ static const option_spec saliency_specs[] = {
     {"output", 'o', OPT_STRING, offsetof(saliency_cmd_options, output), 0, 0, 0, 0, NULL, "HEAT.png",
      "the heat map image to write"},
     {"raw", 0, OPT_STRING, offsetof(saliency_cmd_options, raw), 0, 0, 0, 0, NULL, "MAP.npy",
-     "also write the map's numbers, [H, W] (see below)"},
+     "also write the map's numbers, [H, W] (see above)"},
 };
 
 static const option_table saliency_table = {

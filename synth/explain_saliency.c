@@ -9,13 +9,32 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Ops that keep a feature map's shape and meaning: Grad-CAM's default layer
+ * follows the last conv through them (a ReLU, a residual Add, ...). */
+static bool keeps_maps(const char *op)
+{
+    static const char *const ops[] = {"Relu", "LeakyRelu", "Clip", "Add", "Sum", "BatchNormalization", "Identity"};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        if (strcmp(op, ops[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool reads(const net_model *m, int layer, int from)
+{
+    for (int k = 0; k < net_layer_input_count(m, layer); k++)
+        if (net_layer_input(m, layer, k) == from)
+            return true;
+    return false;
+}
+
 int explain_gradcam_layer(const net_model *m)
 {
-    int conv = net_model_last_conv(m);
-    for (int l = conv + 1; conv >= 0 && l < net_layer_count(m); l++)
-        if (strcmp(net_layer_op(m, l), "Relu") == 0 && net_layer_input(m, l, 0) == conv)
-            return l;
-    return conv;
+    int l = net_model_last_conv(m);
+    for (int j = l + 1; l >= 0 && j < net_layer_count(m); j++)
+        if (keeps_maps(net_layer_op(m, j)) && reads(m, j, l))
+            l = j; /* and on from there */
+    return l;
 }
 
 static status map_alloc(tensor *map, int64_t h, int64_t w)

@@ -505,8 +505,10 @@ typedef struct {
 status explain_saliency(explainer *e, const tensor *x, const saliency_options *o,
                         saliency_result *r);
 void saliency_result_free(saliency_result *r);
-/* Grad-CAM's default layer: the last Conv, or the Relu that reads it when
- * one does; -1 when the model has no Conv. */
+/* Grad-CAM's default layer: the last Conv, followed on through the ops that
+ * keep its maps (Relu, LeakyRelu, Clip, Add, Sum, BatchNormalization,
+ * Identity): VGG's relu5_3, a ResNet block's output after the residual Add
+ * and ReLU. -1 when the model has no Conv. */
 int explain_gradcam_layer(const net_model *m);
 /* What the heat map shows, >= 0, larger = more important: the map itself,
  * and for OCCLUSION the drop max(p_k(x) - map, 0). Overwrites heat

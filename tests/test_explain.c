@@ -97,6 +97,19 @@ static void test_score_layers(void)
     explainer_free(e);
     net_model_close(sq);
 
+    /* Grad-CAM's default layer follows the last conv through the residual Add
+     * and ReLU to the block's output. */
+    net_model *rn;
+    snprintf(path, sizeof path, "%s/onnx/resnet18_layer2.onnx", SYNTH_TEST_DATA);
+    REQUIRE(net_model_open(path, &rn) == ST_OK);
+    CHECK(explain_gradcam_layer(rn) == layer_of(rn, "layer2"));
+    CHECK(strcmp(net_layer_op(rn, layer_of(rn, "layer2")), "Relu") == 0);
+    net_model_close(rn);
+    net_model *vgg;
+    REQUIRE(net_model_open("default", &vgg) == ST_OK);
+    CHECK(explain_gradcam_layer(vgg) == layer_of(vgg, "relu5_4"));
+    net_model_close(vgg);
+
     float q[6] = {0.1f, 0.5f, 0.2f, 0.5f, 0.05f, 0.9f};
     int top[6];
     CHECK_OK(explain_top_classes(q, 6, 4, top));
