@@ -391,7 +391,7 @@ static status fold_constant_node(graph *g, int index)
     if (tensor_alloc(&out, oshape.ndim, oshape.d) != ST_OK)
         return ST_ERROR;
     void *scratch = NULL;
-    size_t sb = op_scratch_bytes(n, &geo, shapes, &oshape, false, 1);
+    size_t sb = op_scratch_bytes(n, &geo, shapes, &oshape, false, false, net_threads());
     if (sb && !(scratch = alloc_array(sb, 1, "graph"))) {
         tensor_free(&out);
         return ST_ERROR;

@@ -237,11 +237,11 @@ size_t op_saved_bytes(const graph_node *node, const nd_shape *in, const nd_shape
 }
 
 size_t op_scratch_bytes(const graph_node *node, const window_geom *geo, const nd_shape *in,
-                        const nd_shape *out, bool backward, int threads)
+                        const nd_shape *out, bool backward, bool circular, int threads)
 {
     (void)out;
     switch (node->op) {
-    case OP_CONV: return conv_scratch_bytes(geo, backward, threads);
+    case OP_CONV: return conv_scratch_bytes(geo, backward, circular, threads);
     case OP_LRN: return lrn_scratch_bytes(&in[0], threads);
     case OP_MAX_POOL:
     case OP_AVERAGE_POOL: return pool_scratch_bytes(geo);

@@ -63,9 +63,9 @@ bool op_is_view(op_kind op);
 /* Bytes forward stores in `saved` for backward. */
 size_t op_saved_bytes(const graph_node *node, const nd_shape *in, const nd_shape *out);
 /* Scratch bytes for one forward (backward = false) or backward call with
- * `threads` pool threads. */
+ * `threads` pool threads and circular pads or not. */
 size_t op_scratch_bytes(const graph_node *node, const window_geom *geo, const nd_shape *in,
-                        const nd_shape *out, bool backward, int threads);
+                        const nd_shape *out, bool backward, bool circular, int threads);
 /* Whether input `input` may carry a gradient (Conv: X only; a plan that
  * would need the gradient of W fails). */
 bool op_input_differentiable(const graph_node *node, int input);
@@ -103,7 +103,15 @@ status window_infer(const graph_node *node, const nd_shape *x, const nd_shape *w
 status conv_infer(const graph_node *node, const nd_shape *in, nd_shape *out, window_geom *geo);
 void conv_forward(const op_call *c);
 void conv_backward(const op_call *c, const tensor *gout, tensor *const *gin);
-size_t conv_scratch_bytes(const window_geom *geo, bool backward, int threads);
+size_t conv_scratch_bytes(const window_geom *geo, bool backward, bool circular, int threads);
+
+/* ops_winograd.c: F(4×4, 3×3) for 3×3 stride-1 undilated convs (pads up to
+ * 2, enough channels and output), used by conv_forward / conv_backward when
+ * winograd_applies (sizes alone decide). */
+bool winograd_applies(const window_geom *geo, bool circular);
+size_t winograd_scratch_bytes(const window_geom *geo, bool backward, int threads);
+void winograd_forward(const op_call *c);
+void winograd_backward(const op_call *c, const tensor *gout, tensor *gin);
 
 /* ops_pool.c */
 status pool_infer(const graph_node *node, const nd_shape *in, nd_shape *out, window_geom *geo);

@@ -170,10 +170,10 @@ static int64_t band_rows(const window_geom *g)
     return rows;
 }
 
-size_t conv_scratch_bytes(const window_geom *geo, bool backward, int threads)
+size_t conv_scratch_bytes(const window_geom *geo, bool backward, bool circular, int threads)
 {
-    (void)backward;
-    (void)threads;
+    if (winograd_applies(geo, circular))
+        return winograd_scratch_bytes(geo, backward, threads);
     if (is_pointwise(geo))
         return 0;
     return (size_t)(conv_k(geo) * band_rows(geo) * geo->out[2]) * sizeof(float);
@@ -294,6 +294,10 @@ static void col2im_channels(void *ctx, int64_t c0, int64_t c1, int thread)
 
 void conv_forward(const op_call *c)
 {
+    if (winograd_applies(c->geo, c->circular)) {
+        winograd_forward(c);
+        return;
+    }
     const window_geom *g = c->geo;
     const float *w = c->in[1]->data;
     const float *bias = c->node->ninputs > 2 && c->in[2] ? c->in[2]->data : NULL;
@@ -331,6 +335,10 @@ void conv_backward(const op_call *c, const tensor *gout, tensor *const *gin)
 {
     if (!gin[0])
         return;
+    if (winograd_applies(c->geo, c->circular)) {
+        winograd_backward(c, gout, gin[0]);
+        return;
+    }
     const window_geom *g = c->geo;
     const float *w = c->in[1]->data;
     int64_t G = g->group, Cg = g->c / G, Mg = g->m / G, K = conv_k(g);

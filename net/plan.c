@@ -403,9 +403,9 @@ status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layer
         size_t bytes = pn->backward ? op_saved_bytes(n, ins, os) : 0;
         if (bytes)
             pn->saved = add_buffer(p, bytes, pn->fwd_step, pn->bwd_step);
-        if ((bytes = op_scratch_bytes(n, &pn->geo, ins, os, false, p->threads)))
+        if ((bytes = op_scratch_bytes(n, &pn->geo, ins, os, false, p->circular, p->threads)))
             pn->scratch = add_buffer(p, bytes, pn->fwd_step, pn->fwd_step);
-        if (pn->backward && (bytes = op_scratch_bytes(n, &pn->geo, ins, os, true, p->threads)))
+        if (pn->backward && (bytes = op_scratch_bytes(n, &pn->geo, ins, os, true, p->circular, p->threads)))
             pn->bwd_scratch = add_buffer(p, bytes, pn->bwd_step, pn->bwd_step);
     }
     if (assign_offsets(p) != ST_OK)
