@@ -10,8 +10,13 @@
  * Work is split in runs of 8 elements, so each mask byte has one writer.
  */
 #include "net/ops.h"
+#include "net/simd.h"
 
 #include <math.h>
+#include <string.h>
+#if NET_X86
+#include <immintrin.h>
+#endif
 
 status clip_infer(const nd_shape *in, int ninputs, nd_shape *out)
 {
@@ -40,6 +45,38 @@ static void clip_bounds(const op_call *c, float *lo, float *hi)
         *hi = c->in[2]->data[0];
 }
 
+/* Relu with its sign bits, whole runs of 8 from element i; returns where it
+ * stopped (the scalar code below does the rest). */
+#if NET_X86
+__attribute__((target("avx512f"))) static int64_t relu_avx512(const float *x, float *y,
+                                                             uint8_t *bits, int64_t i, int64_t end)
+{
+    for (; i + 16 <= end; i += 16) {
+        __m512 v = _mm512_loadu_ps(x + i);
+        __mmask16 on = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ);
+        _mm512_storeu_ps(y + i, _mm512_maskz_mov_ps(on, v));
+        if (bits) {
+            uint16_t b = (uint16_t)on;
+            memcpy(bits + i / 8, &b, 2); /* element i + k is bit k: little-endian */
+        }
+    }
+    return i;
+}
+
+__attribute__((target("avx512f"))) static int64_t relu_backward_avx512(const float *gy, float *gx,
+                                                                      const uint8_t *bits,
+                                                                      int64_t i, int64_t end)
+{
+    for (; i + 16 <= end; i += 16) {
+        uint16_t b;
+        memcpy(&b, bits + i / 8, 2);
+        __m512 g = _mm512_loadu_ps(gx + i);
+        _mm512_storeu_ps(gx + i, _mm512_mask_add_ps(g, (__mmask16)b, g, _mm512_loadu_ps(gy + i)));
+    }
+    return i;
+}
+#endif
+
 static void forward_runs(void *ctx, int64_t r0, int64_t r1, int thread)
 {
     (void)thread;
@@ -51,6 +88,13 @@ static void forward_runs(void *ctx, int64_t r0, int64_t r1, int thread)
     float alpha = j->c->node->attrs.leaky_relu.alpha;
     switch (j->c->node->op) {
     case OP_RELU:
+#if NET_X86
+        if (cpu_has_avx512()) {
+            int64_t done = relu_avx512(x, y, bits, i0, i1);
+            r0 = done / 8;
+            i0 = done;
+        }
+#endif
         for (int64_t i = i0; i < i1; i++)
             y[i] = x[i] > 0.0f ? x[i] : 0.0f;
         break;
@@ -111,8 +155,13 @@ static void backward_runs(void *ctx, int64_t r0, int64_t r1, int thread)
     case OP_RELU:
         switch (j->c->relu) {
         case NET_RELU_STANDARD:
-            for (int64_t i = i0; i < i1; i++)
-                gx[i] += BIT(i) ? gy[i] : 0.0f;
+#if NET_X86
+            if (cpu_has_avx512())
+                i0 = relu_backward_avx512(gy, gx, bits, i0, i1);
+#endif
+            for (int64_t i = i0; i < i1; i++) /* as the vector code: gx untouched where off */
+                if (BIT(i))
+                    gx[i] += gy[i];
             break;
         case NET_RELU_DECONVNET:
             for (int64_t i = i0; i < i1; i++)

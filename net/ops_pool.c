@@ -10,6 +10,7 @@
  * Ties go to the first tap in scan order and NaN wins, as in PyTorch.
  */
 #include "net/ops.h"
+#include "net/simd.h"
 
 #include <math.h>
 #include <string.h>
@@ -184,6 +185,104 @@ static int64_t plane_size(const window_geom *g) { return g->in[0] * g->in[1] * g
 
 /* ---- MaxPool ------------------------------------------------------------------ */
 
+/* v replaces the best so far when larger, or NaN over a number. */
+static inline bool takes_over(float v, float best)
+{
+    return (v > best) | ((v != v) & (best == best)); /* no branches: it vectorizes */
+}
+
+/* The maximum of output o's window, the general way (pads, wraps, ceil_mode,
+ * 3-D): the first maximum in scan order, and the first NaN, win. */
+static void max_window(const pool_job *j, const float *plane, const int64_t *o, float *best_out,
+                       uint32_t *tap_out)
+{
+    const window_geom *g = j->c->geo;
+    size_t width = argmax_width(taps_in(g));
+    window_taps w;
+    window_at(j, o, &w);
+    float best = -INFINITY;
+    uint32_t best_tap = no_tap(width);
+    for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
+        for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++) {
+            const float *row =
+                plane + (axis_index(&w.ax[0], k0) * g->in[1] + axis_index(&w.ax[1], k1)) * g->in[2];
+            for (int64_t k2 = w.ax[2].lo; k2 < w.ax[2].hi; k2++) {
+                float v = row[axis_index(&w.ax[2], k2)];
+                if (best_tap == no_tap(width) || takes_over(v, best)) {
+                    best = v;
+                    best_tap = (uint32_t)((k0 * g->kernel[1] + k1) * g->kernel[2] + k2);
+                }
+            }
+        }
+    *best_out = best;
+    *tap_out = best_tap;
+}
+
+/* 1-D and 2-D windows of up to 254 taps (one-byte argmax) whose output rows
+ * and columns have a part where every window lies inside the input: there
+ * the windows are scanned without index checks, a run of outputs at once. */
+static bool has_interior(const window_geom *g)
+{
+    return g->kernel[0] == 1 && g->in[0] == 1 && taps_in(g) < 255;
+}
+
+/* The outputs [lo, hi) along axis a whose windows lie inside the input. */
+static void interior(const window_geom *g, int a, int64_t *lo, int64_t *hi)
+{
+    int64_t s = g->stride[a], ext = (g->kernel[a] - 1) * g->dilation[a];
+    *lo = g->pad_begin[a] <= 0 ? 0 : (g->pad_begin[a] + s - 1) / s;
+    int64_t last = g->in[a] - 1 - ext + g->pad_begin[a]; /* o·s ≤ last */
+    *hi = last < 0 ? 0 : last / s + 1;
+    *hi = *hi > g->out[a] ? g->out[a] : *hi;
+    *lo = *lo > *hi ? *hi : *lo;
+}
+
+enum { POOL_RUN = 128 };
+
+/* n ≤ POOL_RUN outputs of one row, all windows inside: row[ky] points at the
+ * first window's top-left tap for window row ky. */
+HOT_KERNEL static void max_run(const float *const *rows, int64_t kh, int64_t kw, int64_t s,
+                               int64_t d, int64_t n, float *restrict y, uint8_t *restrict arg)
+{
+    float best[POOL_RUN];
+    int32_t tap[POOL_RUN]; /* as wide as a float: the loops vectorize with short runs too */
+    for (int64_t i = 0; i < n; i++) {
+        best[i] = rows[0][i * s];
+        tap[i] = 0;
+    }
+    for (int64_t ky = 0; ky < kh; ky++)
+        for (int64_t kx = ky ? 0 : 1; kx < kw; kx++) {
+            const float *restrict r = rows[ky] + kx * d;
+            int32_t t = (int32_t)(ky * kw + kx);
+            if (s == 1)
+                for (int64_t i = 0; i < n; i++) {
+                    float v = r[i];
+                    bool on = takes_over(v, best[i]);
+                    best[i] = on ? v : best[i];
+                    tap[i] = on ? t : tap[i];
+                }
+            else if (s == 2)
+                for (int64_t i = 0; i < n; i++) {
+                    float v = r[2 * i];
+                    bool on = takes_over(v, best[i]);
+                    best[i] = on ? v : best[i];
+                    tap[i] = on ? t : tap[i];
+                }
+            else
+                for (int64_t i = 0; i < n; i++) {
+                    float v = r[i * s];
+                    bool on = takes_over(v, best[i]);
+                    best[i] = on ? v : best[i];
+                    tap[i] = on ? t : tap[i];
+                }
+        }
+    for (int64_t i = 0; i < n; i++)
+        y[i] = best[i];
+    if (arg)
+        for (int64_t i = 0; i < n; i++)
+            arg[i] = (uint8_t)tap[i];
+}
+
 static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
 {
     (void)thread;
@@ -191,36 +290,117 @@ static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
     const window_geom *g = j->c->geo;
     void *saved = j->c->saved;
     size_t width = argmax_width(taps_in(g));
+    bool fast = has_interior(g);
+    int64_t ylo = 0, yhi = 0, xlo = 0, xhi = 0;
+    if (fast) {
+        interior(g, 1, &ylo, &yhi);
+        interior(g, 2, &xlo, &xhi);
+    }
+    const float *rows[254];
     for (int64_t p = p0; p < p1; p++) {
         const float *plane = j->c->in[0]->data + p * plane_size(g);
         int64_t o[3] = {0, 0, 0};
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
-            window_taps w;
-            window_at(j, o, &w);
-            float best = -INFINITY;
-            uint32_t best_tap = no_tap(width);
-            for (int64_t k0 = w.ax[0].lo; k0 < w.ax[0].hi; k0++)
-                for (int64_t k1 = w.ax[1].lo; k1 < w.ax[1].hi; k1++) {
-                    const float *row =
-                        plane +
-                        (axis_index(&w.ax[0], k0) * g->in[1] + axis_index(&w.ax[1], k1)) * g->in[2];
-                    for (int64_t k2 = w.ax[2].lo; k2 < w.ax[2].hi; k2++) {
-                        float v = row[axis_index(&w.ax[2], k2)];
-                        if (v > best || best_tap == no_tap(width) || (isnan(v) && !isnan(best))) {
-                            best = v;
-                            best_tap = (uint32_t)((k0 * g->kernel[1] + k1) * g->kernel[2] + k2);
-                        }
-                    }
+            if (fast && o[1] >= ylo && o[1] < yhi && o[2] == xlo && xlo < xhi) {
+                for (int64_t ky = 0; ky < g->kernel[1]; ky++) /* the run [xlo, xhi) */
+                    rows[ky] = plane +
+                               (o[1] * g->stride[1] - g->pad_begin[1] + ky * g->dilation[1]) * g->in[2] +
+                               xlo * g->stride[2] - g->pad_begin[2];
+                for (int64_t x = xlo; x < xhi; x += POOL_RUN) {
+                    int64_t n = xhi - x < POOL_RUN ? xhi - x : POOL_RUN;
+                    max_run(rows, g->kernel[1], g->kernel[2], g->stride[2], g->dilation[2], n,
+                            j->c->out->data + oi + (x - xlo), saved ? (uint8_t *)saved + oi + (x - xlo) : NULL);
+                    for (int64_t ky = 0; ky < g->kernel[1]; ky++)
+                        rows[ky] += n * g->stride[2];
                 }
+                int64_t skip = xhi - xlo - 1; /* to the last output of the run */
+                i += skip;
+                oi += skip;
+                o[2] += skip;
+                continue;
+            }
+            float best;
+            uint32_t tap;
+            max_window(j, plane, o, &best, &tap);
             j->c->out->data[oi] = best;
             if (saved)
-                argmax_store(saved, width, oi, best_tap);
+                argmax_store(saved, width, oi, tap);
         }
     }
 }
 
+/* The common VGG case, 2×2 windows at stride 2 all inside the input: each
+ * input pixel is in at most one window. Same rules as above: the first
+ * maximum in scan order (top-left, top-right, bottom-left, bottom-right),
+ * and the first NaN wins. */
+static bool is_2x2(const window_geom *g)
+{
+    return g->nspatial == 2 && g->kernel[1] == 2 && g->kernel[2] == 2 && g->stride[1] == 2 &&
+           g->stride[2] == 2 && g->dilation[1] == 1 && g->dilation[2] == 1 &&
+           g->pad_begin[1] == 0 && g->pad_begin[2] == 0 && 2 * g->out[1] <= g->in[1] &&
+           2 * g->out[2] <= g->in[2];
+}
+
+HOT_KERNEL static void max_2x2_rows(const float *restrict r0, const float *restrict r1, int64_t ow,
+                                    float *restrict y, uint8_t *restrict arg)
+{
+    for (int64_t ox = 0; ox < ow; ox++) {
+        float best = r0[2 * ox], v;
+        uint8_t tap = 0;
+        v = r0[2 * ox + 1];
+        tap = takes_over(v, best) ? 1 : tap;
+        best = takes_over(v, best) ? v : best;
+        v = r1[2 * ox];
+        tap = takes_over(v, best) ? 2 : tap;
+        best = takes_over(v, best) ? v : best;
+        v = r1[2 * ox + 1];
+        tap = takes_over(v, best) ? 3 : tap;
+        best = takes_over(v, best) ? v : best;
+        y[ox] = best;
+        if (arg)
+            arg[ox] = tap;
+    }
+}
+
+HOT_KERNEL static void max_2x2_rows_backward(const float *restrict gy, const uint8_t *restrict arg,
+                                             int64_t ow, float *restrict d0, float *restrict d1)
+{
+    for (int64_t ox = 0; ox < ow; ox++) {
+        float g = gy[ox];
+        uint8_t tap = arg[ox];
+        d0[2 * ox] += tap == 0 ? g : 0.0f;
+        d0[2 * ox + 1] += tap == 1 ? g : 0.0f;
+        d1[2 * ox] += tap == 2 ? g : 0.0f;
+        d1[2 * ox + 1] += tap == 3 ? g : 0.0f;
+    }
+}
+
+static void max_2x2_planes(void *ctx, int64_t p0, int64_t p1, int thread)
+{
+    (void)thread;
+    const pool_job *j = ctx;
+    const window_geom *g = j->c->geo;
+    int64_t W = g->in[2], OW = g->out[2];
+    for (int64_t p = p0; p < p1; p++)
+        for (int64_t oy = 0; oy < g->out[1]; oy++) {
+            int64_t oi = (p * g->out[1] + oy) * OW, ii = (p * g->in[1] + 2 * oy) * W;
+            uint8_t *arg = j->c->saved ? (uint8_t *)j->c->saved + oi : NULL;
+            if (j->gin)
+                max_2x2_rows_backward(j->gout->data + oi, arg, OW, j->gin->data + ii,
+                                      j->gin->data + ii + W);
+            else
+                max_2x2_rows(j->c->in[0]->data + ii, j->c->in[0]->data + ii + W, OW,
+                             j->c->out->data + oi, arg);
+        }
+}
+
 void max_pool_forward(const op_call *c)
 {
+    if (is_2x2(c->geo)) {
+        pool_job j = {c, NULL, NULL, {NULL, NULL, NULL}};
+        parallel_for(c->geo->n * c->geo->c, max_2x2_planes, &j);
+        return;
+    }
     pool_job j = pool_job_for(c, NULL, NULL);
     parallel_for(c->geo->n * c->geo->c, max_pool_planes, &j);
 }
@@ -231,10 +411,34 @@ static void max_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int thre
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
     size_t width = argmax_width(taps_in(g));
+    /* Inside the interior (see max_pool_planes) a tap's input is a fixed
+     * offset from the window's top-left corner. */
+    bool fast = has_interior(g);
+    int64_t ylo = 0, yhi = 0, xlo = 0, xhi = 0, offset[254];
+    if (fast) {
+        interior(g, 1, &ylo, &yhi);
+        interior(g, 2, &xlo, &xhi);
+        for (int64_t t = 0; t < taps_in(g); t++)
+            offset[t] = t / g->kernel[2] * g->dilation[1] * g->in[2] + t % g->kernel[2] * g->dilation[2];
+    }
     for (int64_t p = p0; p < p1; p++) {
         float *plane = j->gin->data + p * plane_size(g);
         int64_t o[3] = {0, 0, 0};
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
+            if (fast && o[1] >= ylo && o[1] < yhi && o[2] == xlo && xlo < xhi) {
+                /* the run [xlo, xhi) of an interior row */
+                const uint8_t *arg = (const uint8_t *)j->c->saved + oi;
+                const float *gy = j->gout->data + oi;
+                float *corner = plane + (o[1] * g->stride[1] - g->pad_begin[1]) * g->in[2] +
+                                xlo * g->stride[2] - g->pad_begin[2];
+                for (int64_t x = 0; x < xhi - xlo; x++, corner += g->stride[2])
+                    corner[offset[arg[x]]] += gy[x];
+                int64_t skip = xhi - xlo - 1; /* to the last output of the run */
+                i += skip;
+                oi += skip;
+                o[2] += skip;
+                continue;
+            }
             uint32_t tap = argmax_load(j->c->saved, width, oi);
             if (tap == no_tap(width))
                 continue;
@@ -251,6 +455,11 @@ void max_pool_backward(const op_call *c, const tensor *gout, tensor *const *gin)
 {
     if (!gin[0])
         return;
+    if (is_2x2(c->geo)) {
+        pool_job j = {c, gout, gin[0], {NULL, NULL, NULL}};
+        parallel_for(c->geo->n * c->geo->c, max_2x2_planes, &j);
+        return;
+    }
     pool_job j = pool_job_for(c, gout, gin[0]);
     parallel_for(c->geo->n * c->geo->c, max_pool_backward_planes, &j);
 }

@@ -38,16 +38,12 @@
  * Every kernel adds over ci in the same order, one rounding per FMA.
  */
 #include "net/ops.h"
+#include "net/simd.h"
 
 #include <string.h>
 
-#if defined(__x86_64__)
+#if NET_X86
 #include <immintrin.h>
-#define WINO_X86 1
-#define HOT_KERNEL __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
-#else
-#define WINO_X86 0
-#define HOT_KERNEL
 #endif
 
 enum {
@@ -451,7 +447,7 @@ static void product_c(const float *u, const float *v, int64_t ldv, int64_t k, fl
         memcpy(m + r * ldm, acc[r], sizeof acc[r]);
 }
 
-#if WINO_X86
+#if NET_X86
 #define AVX512_ROW(r)                                                                              \
     do {                                                                                       \
         __m512 a_ = _mm512_set1_ps(uk[r]);                                                     \
@@ -550,11 +546,10 @@ static void product_avx2(const float *u, const float *v, int64_t ldv, int64_t k,
 
 static product_fn product_kernel(void)
 {
-#if WINO_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
+#if NET_X86
+    if (cpu_has_avx512())
         return product_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (cpu_has_avx2())
         return product_avx2;
 #endif
     return product_c;

@@ -43,6 +43,7 @@ struct net_session {
     tensor *data; /* per value: the current plan's view of its data */
     tensor *grad; /* per value: its gradient's view */
     bool *grad_touched; /* per storage: written since zeroed */
+    bool *seed_given; /* per storage: handed out by net_seed since the forward */
     size_t touched_cap;
     tensor *kept; /* per layer: a kept gradient (owned), or unallocated */
     bool *is_kept;
@@ -94,6 +95,7 @@ void net_session_free(net_session *s)
     free(s->data);
     free(s->grad);
     free(s->grad_touched);
+    free(s->seed_given);
     free(s);
 }
 
@@ -197,11 +199,16 @@ status net_forward(net_session *s, const tensor *inputs, int ninputs, const int 
         return ST_ERROR;
     if (p->nstorages > (int)s->touched_cap) {
         bool *t = realloc(s->grad_touched, (size_t)p->nstorages * sizeof *t);
-        if (!t)
+        if (t)
+            s->grad_touched = t;
+        bool *g = realloc(s->seed_given, (size_t)p->nstorages * sizeof *g);
+        if (g)
+            s->seed_given = g;
+        if (!t || !g)
             return error_set("session", "out of memory");
-        s->grad_touched = t;
         s->touched_cap = (size_t)p->nstorages;
     }
+    memset(s->seed_given, 0, (size_t)p->nstorages * sizeof *s->seed_given);
     bind_views(s, p);
     graph *g = s->g;
     for (int i = 0; i < ninputs; i++) {
@@ -254,12 +261,13 @@ const tensor *net_activation(const net_session *s, int layer)
     return NULL;
 }
 
-/* Zeroes the gradient buffers whose lifetime starts at `step`. */
+/* Zeroes the gradient buffers whose lifetime starts at `step` (but not the
+ * seeds net_seed handed out: zeroed then, and written since). */
 static void start_gradients(net_session *s, const plan *p, int step)
 {
     for (int si = 0; si < p->nstorages; si++) {
         const plan_storage *st = &p->storages[si];
-        if (st->grad >= 0 && p->buffers[st->grad].first == step) {
+        if (st->grad >= 0 && p->buffers[st->grad].first == step && !s->seed_given[si]) {
             memset(buffer_at(s, p, st->grad), 0, p->buffers[st->grad].bytes);
             s->grad_touched[si] = false;
         }
@@ -281,6 +289,22 @@ static void keep_gradients(net_session *s, const plan *p, int step)
     }
 }
 
+tensor *net_seed(net_session *s, int layer)
+{
+    const plan *p = s->current;
+    if (!p || !s->backward_pending || !net_activation(s, layer))
+        return NULL;
+    int v = s->g->nodes[layer].output, si = p->values[v].storage;
+    if (!p->values[v].needs_grad || p->storages[si].grad < 0)
+        return NULL;
+    if (!s->seed_given[si]) { /* the seed step's buffer: free since the forward ended */
+        memset(s->grad[v].data, 0, p->buffers[p->storages[si].grad].bytes);
+        s->seed_given[si] = true;
+        s->grad_touched[si] = true;
+    }
+    return &s->grad[v];
+}
+
 status net_backward(net_session *s, const int *layers, const tensor *seeds, int nseeds,
                     const net_backward_opts *opts, tensor *grad_input)
 {
@@ -293,7 +317,7 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
         return error_set("backward", "needs a forward run with for_backward first");
     if (!s->backward_pending)
         return error_set("backward", "already ran for this forward (run forward again)");
-    for (int i = 0; i < nseeds; i++) {
+    for (int i = 0; i < nseeds && seeds; i++) {
         const tensor *act = net_activation(s, layers[i]);
         if (!act)
             return error_set(layers[i] >= 0 && layers[i] < g->nnodes
@@ -334,7 +358,7 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
 
     int seed_step = p->nfwd + 1;
     start_gradients(s, p, seed_step);
-    for (int i = 0; i < nseeds; i++) {
+    for (int i = 0; i < nseeds && seeds; i++) {
         int v = g->nodes[layers[i]].output, si = p->values[v].storage;
         if (!p->values[v].needs_grad)
             continue; /* does not depend on the input */
