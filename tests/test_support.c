@@ -14,6 +14,15 @@ static void test_errors(void)
     CHECK(strcmp(error_message(), "--input: a.png: bad header") == 0);
     error_set(NULL, "plain");
     CHECK(strcmp(error_message(), "plain") == 0);
+    /* Names from files may hold any byte; a message stays one line. */
+    error_set("node\nname", "bad\tvalue \x01");
+    CHECK(strcmp(error_message(), "node\\nname: bad\\tvalue \\x01") == 0);
+    error_prefix("m.onnx");
+    CHECK(strcmp(error_message(), "m.onnx: node\\nname: bad\\tvalue \\x01") == 0);
+    /* A subject pointing into the current message is read before it changes. */
+    error_set("abc", "x");
+    error_set(error_message(), "y");
+    CHECK(strcmp(error_message(), "abc: x: y") == 0);
     error_clear();
     CHECK(error_message()[0] == '\0');
 }
