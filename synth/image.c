@@ -214,6 +214,8 @@ static status source_open_file(byte_source *s, const char *path)
     }
     s->file = f;
     s->capacity = FILE_BUFFER_SIZE;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+        s->size = (uint64_t)st.st_size;
     s->next = s->buffer;
     return ST_OK;
 }
@@ -280,7 +282,7 @@ static status run_decode(const char *path, const void *bytes, size_t n, const ch
         *info = (image_info){0};
     if (!path && !bytes && n > 0)
         return error_set(name, "no bytes to decode");
-    byte_source src = {.next = bytes, .avail = n};
+    byte_source src = {.next = bytes, .avail = n, .size = n};
     if (path && source_open_file(&src, path) != ST_OK)
         return ST_ERROR;
     decode_job job = {path ? path : name, &src, decode_pixels, pixels, info};

@@ -18,6 +18,7 @@ typedef struct {
     unsigned char *buffer;     /* file sources: the read buffer */
     size_t capacity;
     int read_errno;            /* set when a read failed (not at end of file) */
+    uint64_t size;             /* total bytes of the input; 0 when unknown (a pipe) */
 } byte_source;
 
 /* Makes unread bytes available when none are; false at the end of the input

@@ -30,6 +30,10 @@ typedef struct {
     float *samples;        /* one row as floats */
     png_bytepp row_pointers;
     png_text *text;        /* encoding */
+    /* The chunk layout, followed as bytes pass to libpng (follow_chunks). */
+    uint64_t read_pos;     /* bytes handed to libpng so far */
+    uint64_t chunk_at;     /* where the next chunk starts */
+    unsigned char chunk_header[8]; /* its length and type */
 } png_context;
 
 static void on_error(png_structp png, png_const_charp message)
@@ -46,9 +50,41 @@ static void on_warning(png_structp png, png_const_charp message)
     (void)message;
 }
 
+/* libpng allocates the length a chunk claims before reading it (a tEXt chunk
+ * of up to 2 GiB, whatever png_set_chunk_malloc_max says), so a damaged
+ * length field in a 1 kB file would cost a huge allocation. Every byte passes
+ * through read_bytes in order, so the chunk layout (the 8-byte signature,
+ * then per chunk: length, type, data, CRC) is followed here, and a chunk
+ * other than IDAT (whose data libpng streams) that claims more bytes than the
+ * input holds is the truncation it is. `bytes` are the k bytes read at
+ * c->read_pos. */
+static bool follow_chunks(png_context *c, const unsigned char *bytes, size_t k)
+{
+    uint64_t begin = c->read_pos, end = begin + k;
+    c->read_pos = end;
+    for (;;) {
+        /* the part of the next chunk's length and type inside this read */
+        uint64_t lo = c->chunk_at > begin ? c->chunk_at : begin;
+        uint64_t hi = c->chunk_at + 8 < end ? c->chunk_at + 8 : end;
+        if (lo >= hi)
+            return true;
+        for (uint64_t p = lo; p < hi; p++)
+            c->chunk_header[p - c->chunk_at] = bytes[p - begin];
+        if (hi < c->chunk_at + 8)
+            return true; /* the rest comes with the next read */
+        const unsigned char *l = c->chunk_header;
+        uint32_t length = (uint32_t)l[0] << 24 | (uint32_t)l[1] << 16 | (uint32_t)l[2] << 8 | l[3];
+        c->chunk_at += 12 + (uint64_t)length; /* length, type, data, CRC */
+        if (c->src->size && c->chunk_at > c->src->size && memcmp(l + 4, "IDAT", 4) != 0)
+            return false;
+    }
+}
+
 static void read_bytes(png_structp png, png_bytep out, size_t n)
 {
     png_context *c = png_get_io_ptr(png);
+    png_bytep start = out;
+    size_t want = n;
     while (n > 0) {
         if (!source_fill(c->src)) {
             source_end_error(c->src, c->name, "PNG");
@@ -61,6 +97,11 @@ static void read_bytes(png_structp png, png_bytep out, size_t n)
         c->src->avail -= k;
         out += k;
         n -= k;
+    }
+    if (!follow_chunks(c, start, want)) {
+        error_set(c->name, "truncated PNG file (a chunk runs past the end)");
+        c->have_message = true;
+        png_error(png, "truncated");
     }
 }
 
@@ -181,7 +222,7 @@ static status decode_run(png_context *c, decode_job *job)
 
 status png_decode(decode_job *job)
 {
-    png_context c = {.name = job->name, .failure = "invalid PNG file", .src = job->src};
+    png_context c = {.name = job->name, .failure = "invalid PNG file", .src = job->src, .chunk_at = 8};
     c.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &c, on_error, on_warning);
     c.info = c.png ? png_create_info_struct(c.png) : NULL;
     status s = c.info ? decode_run(&c, job) : error_set(job->name, "out of memory");
