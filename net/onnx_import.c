@@ -165,8 +165,10 @@ static status node_fail_prefixed(importer *im)
 /* Defines a new symbol; a name defined twice is an error. */
 static status define(importer *im, const char *name, sym_kind kind, symbol **out)
 {
+    *out = NULL;
     if (!*name)
-        return node_fail(im, "an output has no name");
+        return im->node ? node_fail(im, "an output has no name")
+                        : error_set(im->subject, "a graph input has no name");
     void **slot = map_slot(&im->symbols, name);
     if (*slot)
         return im->node ? node_fail(im, "'%s' is defined twice", name)

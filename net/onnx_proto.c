@@ -715,6 +715,8 @@ static status decode_attribute(const decoder *d, pb_slice msg, onnx_attribute *a
         return ST_ERROR;
     if (at->type == ONNX_ATTR_UNDEFINED) /* IR version 1 files have no type field */
         at->type = inferred;
+    if (!at->s) /* protobuf's default for an absent string: a STRING attribute may omit s */
+        at->s = "";
 
     /* Pass 2: the repeated values. */
     at->nfloats = (int)nfloats;

@@ -108,7 +108,7 @@ typedef struct {
     const char *ref_attr_name; /* non-NULL inside function bodies: not supported */
     float f;
     int64_t i;
-    const char *s;        /* NUL-terminated copy of the bytes */
+    const char *s;        /* NUL-terminated copy of the bytes ("" when absent) */
     size_t s_len;
     onnx_tensor *t;
     int nfloats;
