@@ -399,4 +399,11 @@ status tensor_read_pb(const char *path, tensor *out);
  * load stays folded). Opening the file again gives the same outputs. */
 status net_model_export_onnx(net_model *m, const char *path);
 
+/* ===== Reliability: in-memory readers (issue 10) ===========================
+ * The .npy and TensorProto readers above, on bytes in memory (`name` is used
+ * in error messages; no external data): the fuzzers' entry points, with the
+ * same checks and messages as the file readers. */
+status tensor_decode_npy(const void *bytes, size_t n, const char *name, tensor *out);
+status tensor_decode_pb(const void *bytes, size_t n, const char *name, tensor *out);
+
 #endif

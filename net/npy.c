@@ -158,6 +158,50 @@ static status parse_header(const char *path, const char *text, size_t len, int *
     return ST_OK;
 }
 
+/* The fixed prefix and the header: what the data after it must be. `pre`
+ * holds the first `avail` bytes of a file of `file_size` bytes. */
+static status parse_prefix(const char *path, const unsigned char *pre, size_t avail, uint64_t file_size,
+                           int *ndim, int64_t *shape, size_t *data_offset, size_t *data_bytes)
+{
+    if (avail < 10 || memcmp(pre, "\x93NUMPY", 6) != 0)
+        return error_set(path, "not a .npy file");
+    unsigned major = pre[6];
+    size_t hlen, offset;
+    if (major == 1) {
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
+        offset = 10;
+    } else if (major == 2 || major == 3) {
+        if (avail < 12)
+            return error_set(path, "truncated .npy header");
+        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
+        offset = 12;
+    } else {
+        return error_set(path, ".npy format version %u.%u is not supported", major, pre[7]);
+    }
+    if (hlen > NPY_MAX_HEADER || offset + hlen > file_size || offset + hlen > avail)
+        return error_set(path, "truncated or oversized .npy header");
+    const char *header = (const char *)pre + offset;
+    if (memchr(header, '\0', hlen))
+        return error_set(path, "bad .npy header: NUL byte");
+    if (parse_header(path, header, hlen, ndim, shape) != ST_OK)
+        return ST_ERROR;
+    size_t count = 1, bytes;
+    for (int i = 0; i < *ndim; i++)
+        if (!size_mul(count, (size_t)shape[i], &count))
+            return error_prefix(path);
+    if (!size_mul(count, sizeof(float), &bytes))
+        return error_prefix(path);
+    uint64_t have = file_size - offset - hlen;
+    if (have != bytes) {
+        char sh[128];
+        return error_set(path, "holds %llu bytes of data, but shape %s needs %zu", (unsigned long long)have,
+                         shape_format(*ndim, shape, sh, sizeof sh), bytes);
+    }
+    *data_offset = offset + hlen;
+    *data_bytes = bytes;
+    return ST_OK;
+}
+
 status tensor_read_npy(const char *path, tensor *out)
 {
     memset(out, 0, sizeof *out);
@@ -165,86 +209,52 @@ status tensor_read_npy(const char *path, tensor *out)
     if (!f)
         return error_set(path, "%s", strerror(errno));
     status s = ST_ERROR;
-    char *header = NULL;
-    unsigned char pre[12];
+    unsigned char *pre = NULL;
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         error_set(path, "not a regular file");
         goto done;
     }
-    if (fread(pre, 1, 10, f) != 10 || memcmp(pre, "\x93NUMPY", 6) != 0) {
-        error_set(path, "not a .npy file");
-        goto done;
-    }
-    unsigned major = pre[6];
-    size_t hlen, offset;
-    if (major == 1) {
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8;
-        offset = 10;
-    } else if (major == 2 || major == 3) {
-        if (fread(pre + 10, 1, 2, f) != 2) {
-            error_set(path, "truncated .npy header");
-            goto done;
-        }
-        hlen = (size_t)pre[8] | (size_t)pre[9] << 8 | (size_t)pre[10] << 16 | (size_t)pre[11] << 24;
-        offset = 12;
-    } else {
-        error_set(path, ".npy format version %u.%u is not supported", major, pre[7]);
-        goto done;
-    }
-    if (hlen > NPY_MAX_HEADER || offset + hlen > (size_t)st.st_size) {
-        error_set(path, "truncated or oversized .npy header");
-        goto done;
-    }
-    header = malloc(hlen + 1);
-    if (!header) {
+    /* The prefix and header: at most 12 + NPY_MAX_HEADER bytes. */
+    size_t want = (uint64_t)st.st_size < 12 + NPY_MAX_HEADER ? (size_t)st.st_size : 12 + NPY_MAX_HEADER;
+    if (!(pre = malloc(want ? want : 1))) {
         error_set(path, "out of memory");
         goto done;
     }
-    if (fread(header, 1, hlen, f) != hlen) {
-        error_set(path, "truncated .npy header");
-        goto done;
-    }
-    header[hlen] = '\0';
-    if (memchr(header, '\0', hlen)) {
-        error_set(path, "bad .npy header: NUL byte");
-        goto done;
-    }
+    size_t avail = fread(pre, 1, want, f), offset, bytes;
     int ndim;
     int64_t shape[TENSOR_MAX_DIMS];
-    if (parse_header(path, header, hlen, &ndim, shape) != ST_OK)
+    if (parse_prefix(path, pre, avail, (uint64_t)st.st_size, &ndim, shape, &offset, &bytes) != ST_OK)
         goto done;
-    size_t count = 1, bytes;
-    for (int i = 0; i < ndim; i++)
-        if (!size_mul(count, (size_t)shape[i], &count)) {
-            error_prefix(path);
-            goto done;
-        }
-    if (!size_mul(count, sizeof(float), &bytes)) {
-        error_prefix(path);
-        goto done;
-    }
-    size_t have = (size_t)st.st_size - offset - hlen;
-    if (have != bytes) {
-        char sh[128];
-        error_set(path, "holds %zu bytes of data, but shape %s needs %zu", have,
-                  shape_format(ndim, shape, sh, sizeof sh), bytes);
-        goto done;
-    }
     if (tensor_alloc(out, ndim, shape) != ST_OK) {
         error_prefix(path);
         goto done;
     }
-    if (fread(out->data, 1, bytes, f) != bytes) {
+    if (fseek(f, (long)offset, SEEK_SET) != 0 || fread(out->data, 1, bytes, f) != bytes) {
         error_set(path, "read failed");
         tensor_free(out);
         goto done;
     }
     s = ST_OK;
 done:
-    free(header);
+    free(pre);
     fclose(f);
     return s;
+}
+
+status tensor_decode_npy(const void *bytes, size_t n, const char *name, tensor *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t offset, size;
+    int ndim;
+    int64_t shape[TENSOR_MAX_DIMS];
+    if (parse_prefix(name, bytes, n, n, &ndim, shape, &offset, &size) != ST_OK)
+        return ST_ERROR;
+    if (tensor_alloc(out, ndim, shape) != ST_OK)
+        return error_prefix(name);
+    if (size)
+        memcpy(out->data, (const unsigned char *)bytes + offset, size);
+    return ST_OK;
 }
 
 status tensor_write_npy(const char *path, const tensor *t)

@@ -1536,24 +1536,38 @@ status model_open_external(const char *spec, net_model **out)
     return ST_OK;
 }
 
+/* A TensorProto in `buf` as a float tensor; external data is resolved next
+ * to `path` (NULL: refused). */
+static status pb_to_tensor(pb_slice buf, const char *path, const char *subject, tensor *out)
+{
+    memset(out, 0, sizeof *out);
+    onnx_arena *a = onnx_arena_new();
+    onnx_tensor t;
+    status s = a ? onnx_decode_tensor(buf, subject, a, &t) : error_prefix(subject);
+    if (s == ST_OK && (s = onnx_tensor_check(&t, path, subject)) == ST_OK) {
+        if (t.rank > TENSOR_MAX_DIMS)
+            s = error_set(subject, "%d dimensions (at most %d)", t.rank, TENSOR_MAX_DIMS);
+        else if ((s = tensor_alloc(out, t.rank, t.dims)) != ST_OK)
+            error_prefix(subject);
+        else if ((s = onnx_tensor_read_float(&t, path, subject, out->data)) != ST_OK)
+            tensor_free(out);
+    }
+    onnx_arena_free(a);
+    return s;
+}
+
 status tensor_read_pb(const char *path, tensor *out)
 {
     memset(out, 0, sizeof *out);
     onnx_file file;
     if (onnx_file_map(path, &file) != ST_OK)
         return ST_ERROR;
-    onnx_arena *a = onnx_arena_new();
-    onnx_tensor t;
-    status s = a ? onnx_decode_tensor((pb_slice){file.data, file.len}, path, a, &t) : error_prefix(path);
-    if (s == ST_OK && (s = onnx_tensor_check(&t, path, path)) == ST_OK) {
-        if (t.rank > TENSOR_MAX_DIMS)
-            s = error_set(path, "%d dimensions (at most %d)", t.rank, TENSOR_MAX_DIMS);
-        else if ((s = tensor_alloc(out, t.rank, t.dims)) != ST_OK)
-            error_prefix(path);
-        else if ((s = onnx_tensor_read_float(&t, path, path, out->data)) != ST_OK)
-            tensor_free(out);
-    }
-    onnx_arena_free(a);
+    status s = pb_to_tensor((pb_slice){file.data, file.len}, path, path, out);
     onnx_file_unmap(&file);
     return s;
+}
+
+status tensor_decode_pb(const void *bytes, size_t n, const char *name, tensor *out)
+{
+    return pb_to_tensor((pb_slice){bytes, n}, NULL, name, out);
 }
