@@ -7,6 +7,113 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- names → ids ------------------------------------------------------------ */
+
+static uint64_t hash_name(const char *s)
+{
+    uint64_t h = 1469598103934665603u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* The slot holding `name`, or NULL. */
+static name_slot *slot_of(const name_index *x, const char *name)
+{
+    if (!x->cap)
+        return NULL;
+    for (size_t i = (size_t)hash_name(name) & (x->cap - 1);; i = (i + 1) & (x->cap - 1)) {
+        name_slot *sl = &x->slots[i];
+        if (!sl->name && sl->id == -1)
+            return NULL;
+        if (sl->name && strcmp(sl->name, name) == 0)
+            return sl;
+    }
+}
+
+/* The first free (empty or removed) slot of name's probe sequence. */
+static name_slot *free_slot(name_slot *slots, size_t cap, const char *name)
+{
+    size_t i = (size_t)hash_name(name) & (cap - 1);
+    while (slots[i].name)
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+status name_index_add(name_index *x, const char *name, int id, int *prior)
+{
+    const name_slot *had = slot_of(x, name);
+    if (prior)
+        *prior = had ? had->id : -1;
+    if (had)
+        return ST_OK;
+    if (2 * (x->used + 1) > x->cap) { /* rehash (dropping removed slots) at half full */
+        size_t live = 0;
+        for (size_t i = 0; i < x->cap; i++)
+            live += x->slots[i].name != NULL;
+        size_t cap = 64;
+        while (cap < 4 * (live + 1))
+            cap *= 2;
+        name_slot *slots = alloc_array(cap, sizeof *slots, "graph");
+        if (!slots)
+            return ST_ERROR;
+        for (size_t i = 0; i < cap; i++)
+            slots[i].id = -1;
+        for (size_t i = 0; i < x->cap; i++)
+            if (x->slots[i].name)
+                *free_slot(slots, cap, x->slots[i].name) = x->slots[i];
+        free(x->slots);
+        x->slots = slots;
+        x->cap = cap;
+        x->used = live;
+    }
+    name_slot *sl = free_slot(x->slots, x->cap, name);
+    x->used += sl->id == -1; /* reusing a removed slot adds nothing */
+    *sl = (name_slot){name, id};
+    return ST_OK;
+}
+
+int name_index_find(const name_index *x, const char *name)
+{
+    const name_slot *sl = slot_of(x, name);
+    return sl ? sl->id : -1;
+}
+
+void name_index_set(name_index *x, const char *name, int id)
+{
+    name_slot *sl = slot_of(x, name);
+    if (sl)
+        sl->id = id;
+}
+
+void name_index_remove(name_index *x, const char *name)
+{
+    name_slot *sl = slot_of(x, name);
+    if (sl)
+        *sl = (name_slot){NULL, -2};
+}
+
+void name_index_free(name_index *x)
+{
+    free(x->slots);
+    *x = (name_index){0};
+}
+
+status graph_node_names(const graph_node *nodes, int nnodes, name_index *index, bool *shared)
+{
+    for (int i = 0; i < nnodes; i++) {
+        int prior = -1;
+        shared[i] = false;
+        if (nodes[i].name[0] && name_index_add(index, nodes[i].name, i, &prior) != ST_OK)
+            return ST_ERROR;
+        if (prior >= 0)
+            shared[prior] = shared[i] = true;
+    }
+    return ST_OK;
+}
+
+/* ---- the graph ------------------------------------------------------------------ */
+
 status graph_create(graph **out)
 {
     graph *g = alloc_array(1, sizeof *g, "graph");
@@ -17,21 +124,32 @@ status graph_create(graph **out)
     return ST_OK;
 }
 
+static int compare_pointers(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(void *const *)a, y = (uintptr_t)*(void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
 void graph_free(graph *g)
 {
     if (!g)
         return;
+    /* Each distinct lazy-fill context once: sorted, so duplicates are adjacent. */
+    void **ctxs = g->free_fill_ctx ? malloc((size_t)(g->nvalues ? g->nvalues : 1) * sizeof *ctxs) : NULL;
+    int nctx = 0;
     for (int i = 0; i < g->nvalues; i++) {
         graph_value *v = &g->values[i];
         free(v->name);
         tensor_free(&v->data);
-        if (v->fill_ctx && g->free_fill_ctx) {
-            bool first = true; /* free each distinct context once */
-            for (int j = 0; j < i && first; j++)
-                first = g->values[j].fill_ctx != v->fill_ctx;
-            if (first)
-                g->free_fill_ctx(v->fill_ctx);
-        }
+        if (v->fill_ctx && ctxs)
+            ctxs[nctx++] = v->fill_ctx;
+    }
+    if (ctxs) {
+        qsort(ctxs, (size_t)nctx, sizeof *ctxs, compare_pointers);
+        for (int i = 0; i < nctx; i++)
+            if (i == 0 || ctxs[i] != ctxs[i - 1])
+                g->free_fill_ctx(ctxs[i]);
+        free(ctxs);
     }
     for (int i = 0; i < g->nnodes; i++) {
         free(g->nodes[i].name);
@@ -42,17 +160,18 @@ void graph_free(graph *g)
     free(g->nodes);
     free(g->inputs);
     free(g->outputs);
+    name_index_free(&g->value_names);
     pthread_mutex_destroy(&g->lock);
     free(g);
 }
 
 int graph_find_value(const graph *g, const char *name)
 {
-    for (int i = 0; i < g->nvalues; i++)
-        if (g->values[i].name && strcmp(g->values[i].name, name) == 0 &&
-            !(g->values[i].kind == VALUE_NODE && g->values[i].node < 0))
-            return i;
-    return -1;
+    int id = name_index_find(&g->value_names, name);
+    if (id < 0)
+        return -1;
+    const graph_value *v = &g->values[id]; /* the dead output of a node folded away is gone */
+    return v->kind == VALUE_NODE && v->node < 0 ? -1 : id;
 }
 
 static status grow(void **items, int *cap, int count, size_t size)
@@ -83,6 +202,8 @@ static status add_value(graph *g, const char *name, const char *stem, value_kind
     } else if (graph_find_value(g, name) >= 0) {
         return error_set(name, "a graph value of this name already exists");
     }
+    if (g->nvalues >= GRAPH_MAX_VALUES)
+        return error_set("graph", "more than %d values", GRAPH_MAX_VALUES);
     if (grow((void **)&g->values, &g->values_cap, g->nvalues, sizeof *g->values) != ST_OK)
         return ST_ERROR;
     graph_value *v = &g->values[g->nvalues];
@@ -90,6 +211,13 @@ static status add_value(graph *g, const char *name, const char *stem, value_kind
     v->name = string_dup(name);
     if (!v->name)
         return ST_ERROR;
+    int dead; /* a dead value's name is free for a new one */
+    if (name_index_add(&g->value_names, v->name, g->nvalues, &dead) != ST_OK) {
+        free(v->name);
+        return ST_ERROR;
+    }
+    if (dead >= 0)
+        name_index_set(&g->value_names, v->name, g->nvalues);
     v->kind = kind;
     v->node = -1;
     v->ndim = -1;
@@ -242,6 +370,15 @@ static status infer_node(graph *g, const graph_node *n)
     return s;
 }
 
+/* Undoes the last add_value. */
+static void drop_last_value(graph *g)
+{
+    graph_value *v = &g->values[--g->nvalues];
+    name_index_remove(&g->value_names, v->name);
+    free(v->name);
+    v->name = NULL;
+}
+
 static status node_error(const char *name, op_kind op)
 {
     char subject[300];
@@ -282,6 +419,8 @@ status graph_add_node(graph *g, op_kind op, const char *name, const int *inputs,
             return node_error(name, op);
         }
     }
+    if (g->nnodes >= GRAPH_MAX_NODES)
+        return error_set("graph", "more than %d nodes", GRAPH_MAX_NODES);
     if (grow((void **)&g->nodes, &g->nodes_cap, g->nnodes, sizeof *g->nodes) != ST_OK)
         return ST_ERROR;
     int id;
@@ -296,8 +435,7 @@ status graph_add_node(graph *g, op_kind op, const char *name, const int *inputs,
     if (!n->name || !n->inputs) {
         free(n->name);
         free(n->inputs);
-        g->nvalues--;
-        free(g->values[id].name);
+        drop_last_value(g);
         return ST_ERROR;
     }
     memcpy(n->inputs, inputs, (size_t)ninputs * sizeof *inputs);
@@ -311,8 +449,7 @@ status graph_add_node(graph *g, op_kind op, const char *name, const int *inputs,
         g->nnodes--;
         free(n->name);
         free(n->inputs);
-        g->nvalues--;
-        free(g->values[id].name);
+        drop_last_value(g);
         return node_error(name, op);
     }
     *output = id;
@@ -351,21 +488,33 @@ status graph_value_shape(const graph *g, int value, int *ndim, int64_t shape[TEN
 
 /* ---- finalize ---------------------------------------------------------------- */
 
-static void remove_node(graph *g, int index)
+/* Constant folding runs ops on data the file gives: a small file must not
+ * ask for huge results or hours of work (a giant kernel over a constant, a
+ * MatMul of two long vectors). A fold may grow the data by this many values
+ * beyond twice its inputs, and take this many multiply-adds. */
+enum { FOLD_MAX_GROWTH = 1 << 24 };
+static const double FOLD_MAX_WORK = 4294967296.0; /* 2^32 */
+
+/* Multiply-adds (or element operations) of one run of node n. */
+static double fold_work(const graph_node *n, const window_geom *geo, const nd_shape *in, const nd_shape *out)
 {
-    graph_node *n = &g->nodes[index];
-    free(n->name);
-    free(n->inputs);
-    free(n->alias);
-    memmove(n, n + 1, (size_t)(g->nnodes - index - 1) * sizeof *n);
-    g->nnodes--;
-    for (int i = 0; i < g->nvalues; i++)
-        if (g->values[i].kind == VALUE_NODE && g->values[i].node > index)
-            g->values[i].node--;
+    double o = (double)shape_count(out), inputs = 0;
+    for (int i = 0; i < n->ninputs && i < 64; i++)
+        inputs += in[i].ndim >= 0 ? (double)shape_count(&in[i]) : 0;
+    double taps = (double)geo->kernel[0] * (double)geo->kernel[1] * (double)geo->kernel[2];
+    switch (n->op) {
+    case OP_CONV: return o * (double)(geo->c / (geo->group ? geo->group : 1)) * taps;
+    case OP_MAX_POOL:
+    case OP_AVERAGE_POOL: return o * taps;
+    case OP_GEMM: return o * (double)in[0].d[n->attrs.gemm.trans_a ? 0 : 1];
+    case OP_MATMUL: return o * (in[0].ndim >= 1 ? (double)in[0].d[in[0].ndim - 1] : 1);
+    case OP_LRN: return o * (double)n->attrs.lrn.size;
+    default: return o + inputs;
+    }
 }
 
 /* Runs node `index`, whose inputs are all constants, once and turns its output
- * into a constant. */
+ * into a constant. The node is left in place (the caller drops it). */
 static status fold_constant_node(graph *g, int index)
 {
     graph_node *n = &g->nodes[index];
@@ -373,6 +522,7 @@ static status fold_constant_node(graph *g, int index)
     nd_shape shapes[64];
     if (n->ninputs > 64)
         return ST_OK; /* not worth it */
+    size_t in_total = 0;
     for (int i = 0; i < n->ninputs; i++) {
         ins[i] = NULL;
         shapes[i].ndim = -1;
@@ -382,11 +532,19 @@ static status fold_constant_node(graph *g, int index)
             return ST_ERROR;
         shapes[i].ndim = ins[i]->ndim;
         memcpy(shapes[i].d, ins[i]->shape, sizeof shapes[i].d);
+        in_total += tensor_numel(ins[i]);
     }
     nd_shape oshape;
     window_geom geo;
     if (op_infer(n, shapes, &oshape, &geo) != ST_OK)
         return ST_ERROR;
+    size_t out_total = shape_count(&oshape);
+    if (out_total > FOLD_MAX_GROWTH + 2 * in_total)
+        return error_set(NULL, "folding its constant inputs would make %zu values out of %zu (too many)", out_total,
+                         in_total);
+    double work = fold_work(n, &geo, shapes, &oshape);
+    if (work > FOLD_MAX_WORK)
+        return error_set(NULL, "folding its constant inputs would take %.3g operations (too many)", work);
     tensor out;
     if (tensor_alloc(&out, oshape.ndim, oshape.d) != ST_OK)
         return ST_ERROR;
@@ -409,17 +567,33 @@ static status fold_constant_node(graph *g, int index)
     v->data = out;
     v->ndim = out.ndim;
     memcpy(v->shape, out.shape, sizeof v->shape);
-    remove_node(g, index);
     return ST_OK;
 }
 
-static int consumer_count(const graph *g, int value)
+/* Drops the nodes marked dead, keeping the order, in one pass. */
+static status drop_nodes(graph *g, const bool *dead)
 {
-    int count = 0;
-    for (int i = 0; i < g->nnodes; i++)
-        for (int k = 0; k < g->nodes[i].ninputs; k++)
-            count += g->nodes[i].inputs[k] == value;
-    return count;
+    int *index = alloc_array((size_t)(g->nnodes ? g->nnodes : 1), sizeof *index, "graph");
+    if (!index)
+        return ST_ERROR;
+    int kept = 0;
+    for (int i = 0; i < g->nnodes; i++) {
+        graph_node *n = &g->nodes[i];
+        index[i] = dead[i] ? -1 : kept;
+        if (dead[i]) {
+            free(n->name);
+            free(n->inputs);
+            free(n->alias);
+        } else {
+            g->nodes[kept++] = *n;
+        }
+    }
+    for (int v = 0; v < g->nvalues; v++)
+        if (g->values[v].kind == VALUE_NODE && g->values[v].node >= 0)
+            g->values[v].node = index[g->values[v].node];
+    g->nnodes = kept;
+    free(index);
+    return ST_OK;
 }
 
 static bool is_constant(const graph *g, int value)
@@ -429,11 +603,11 @@ static bool is_constant(const graph *g, int value)
 
 /* Conv → BatchNormalization with constant parameters becomes one Conv:
  * a = scale / sqrt(var + eps);  W'[m] = a[m] · W[m];  b'[m] = a[m] (b[m] − mean[m]) + B[m]. */
-static status fold_batch_norm(graph *g, int bn_index)
+static status fold_batch_norm(graph *g, int bn_index, const int *uses, bool *dead)
 {
     graph_node *bn = &g->nodes[bn_index];
     int x = bn->inputs[0];
-    if (g->values[x].kind != VALUE_NODE || g->values[x].is_output || consumer_count(g, x) != 1)
+    if (g->values[x].kind != VALUE_NODE || g->values[x].node < 0 || g->values[x].is_output || uses[x] != 1)
         return ST_OK;
     graph_node *conv = &g->nodes[g->values[x].node];
     if (conv->op != OP_CONV || !is_constant(g, conv->inputs[1]) ||
@@ -498,27 +672,45 @@ static status fold_batch_norm(graph *g, int bn_index)
     g->values[y].node = g->values[x].node;
     conv->output = y;
     g->values[x].node = -1;
-    remove_node(g, bn_index);
+    dead[bn_index] = true;
     return ST_OK;
 }
 
-/* conv{b}_{i}, relu{b}_{i}, pool{b} along the plain chain from input 0. */
+/* How many node inputs read each value (uses[v]) and, for a value read once,
+ * by which node as which input (reader[v] = node * 64 + input, inputs past 63
+ * saturate). Arrays of g->nvalues entries, zeroed by the caller. */
+static void count_uses(const graph *g, const bool *dead, int *uses, int64_t *reader)
+{
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; !(dead && dead[i]) && k < g->nodes[i].ninputs; k++) {
+            int v = g->nodes[i].inputs[k];
+            if (v < 0)
+                continue;
+            uses[v]++;
+            if (reader)
+                reader[v] = (int64_t)i * 64 + (k < 63 ? k : 63);
+        }
+}
+
+/* conv{b}_{i}, relu{b}_{i}, pool{b} along the plain chain from input 0. An
+ * alias another node or value already goes by is not given. */
 static status assign_vgg_aliases(graph *g)
 {
     if (g->ninputs == 0)
         return ST_OK;
+    int *uses = alloc_array((size_t)g->nvalues, sizeof *uses, "graph");
+    int64_t *reader = alloc_array((size_t)g->nvalues, sizeof *reader, "graph");
+    bool *shared = alloc_array((size_t)(g->nnodes ? g->nnodes : 1), sizeof *shared, "graph");
+    name_index node_names = {0};
+    status s = uses && reader && shared ? ST_OK : ST_ERROR;
+    if (s == ST_OK)
+        s = graph_node_names(g->nodes, g->nnodes, &node_names, shared);
+    if (s == ST_OK)
+        count_uses(g, NULL, uses, reader);
     int cur = g->inputs[0], block = 1, conv = 0;
     op_kind last = OP_COUNT;
-    for (;;) {
-        int next = -1, uses = 0;
-        for (int i = 0; i < g->nnodes; i++)
-            for (int k = 0; k < g->nodes[i].ninputs; k++)
-                if (g->nodes[i].inputs[k] == cur) {
-                    uses++;
-                    next = k == 0 ? i : -1;
-                }
-        if (uses != 1 || next < 0)
-            return ST_OK;
+    while (s == ST_OK && uses[cur] == 1 && reader[cur] % 64 == 0) {
+        int next = (int)(reader[cur] / 64);
         graph_node *n = &g->nodes[next];
         char alias[32] = "";
         if (n->op == OP_CONV) {
@@ -529,19 +721,22 @@ static status assign_vgg_aliases(graph *g)
             snprintf(alias, sizeof alias, "pool%d", block++);
             conv = 0;
         } else if (n->op != OP_IDENTITY) {
-            return ST_OK;
+            break;
         }
         if (*alias) {
-            int v = graph_find_value(g, alias);
-            bool taken = v >= 0 && v != n->output;
-            for (int i = 0; i < g->nnodes && !taken; i++)
-                taken = i != next && strcmp(g->nodes[i].name, alias) == 0;
+            int v = graph_find_value(g, alias), other = name_index_find(&node_names, alias);
+            bool taken = (v >= 0 && v != n->output) || (other >= 0 && (other != next || shared[next]));
             if (!taken && !(n->alias = string_dup(alias)))
-                return ST_ERROR;
+                s = ST_ERROR;
             last = n->op;
         }
         cur = n->output;
     }
+    name_index_free(&node_names);
+    free(uses);
+    free(reader);
+    free(shared);
+    return s;
 }
 
 status graph_finalize(graph *g)
@@ -550,29 +745,39 @@ status graph_finalize(graph *g)
         return ST_OK;
     if (g->ninputs == 0)
         return error_set("graph", "no inputs");
-    for (int i = 0; i < g->nnodes; i++) {
+    bool *dead = alloc_array((size_t)(g->nnodes ? g->nnodes : 1), sizeof *dead, "graph");
+    if (!dead)
+        return ST_ERROR;
+    /* Nodes whose inputs are all constants become constants, in order, so a
+     * chain of them folds in one pass. */
+    status s = ST_OK;
+    for (int i = 0; s == ST_OK && i < g->nnodes; i++) {
         bool all_constant = true;
         for (int k = 0; k < g->nodes[i].ninputs; k++)
             all_constant &= g->nodes[i].inputs[k] < 0 || is_constant(g, g->nodes[i].inputs[k]);
-        if (all_constant) {
-            const graph_node *n = &g->nodes[i];
-            char name[256];
-            snprintf(name, sizeof name, "%s", n->name);
-            op_kind op = n->op;
-            if (fold_constant_node(g, i) != ST_OK)
-                return node_error(name, op);
-            i--;
-        }
+        if (!all_constant)
+            continue;
+        if (fold_constant_node(g, i) != ST_OK)
+            s = node_error(g->nodes[i].name, g->nodes[i].op);
+        dead[i] = true;
     }
-    for (int i = 0; i < g->nnodes; i++)
-        if (g->nodes[i].op == OP_BATCH_NORM) {
-            int before = g->nnodes;
-            if (fold_batch_norm(g, i) != ST_OK)
-                return node_error(g->nodes[i].name, OP_BATCH_NORM);
-            if (g->nnodes < before)
-                i--;
-        }
-    if (assign_vgg_aliases(g) != ST_OK)
+    int *uses = s == ST_OK ? alloc_array((size_t)g->nvalues, sizeof *uses, "graph") : NULL;
+    if (s == ST_OK && !uses)
+        s = ST_ERROR;
+    if (s == ST_OK)
+        count_uses(g, dead, uses, NULL);
+    int nvalues = g->nvalues; /* folding adds constants; uses covers the values before */
+    for (int i = 0; s == ST_OK && i < g->nnodes; i++)
+        if (!dead[i] && g->nodes[i].op == OP_BATCH_NORM && g->nodes[i].inputs[0] < nvalues &&
+            fold_batch_norm(g, i, uses, dead) != ST_OK)
+            s = node_error(g->nodes[i].name, OP_BATCH_NORM);
+    free(uses);
+    if (s == ST_OK)
+        s = drop_nodes(g, dead);
+    free(dead);
+    if (s == ST_OK)
+        s = assign_vgg_aliases(g);
+    if (s != ST_OK)
         return ST_ERROR;
     g->finalized = true;
     return ST_OK;

@@ -200,6 +200,33 @@ typedef struct {
     char *alias; /* VGG alias after graph_finalize, or NULL */
 } graph_node;
 
+/* Names → ids, for lookups by name that must stay linear in a hostile
+ * file's size: an open-addressing table, each name at most once. The names
+ * are not copied: they must outlive the index. */
+typedef struct {
+    const char *name; /* NULL: empty (id -1) or removed (id -2) */
+    int id;
+} name_slot;
+typedef struct {
+    name_slot *slots;
+    size_t cap, used; /* used: slots not empty, removed ones included */
+} name_index;
+/* Adds name → id unless the name is there already; *prior (may be NULL)
+ * gets the id it had, or -1 when it was added. */
+status name_index_add(name_index *x, const char *name, int id, int *prior);
+int name_index_find(const name_index *x, const char *name); /* -1 when absent */
+void name_index_set(name_index *x, const char *name, int id); /* name must be there */
+void name_index_remove(name_index *x, const char *name);
+void name_index_free(name_index *x);
+
+/* The non-empty node names (each to its first node) and, per node, whether
+ * another node has the same name (shared[nnodes], filled here). */
+status graph_node_names(const graph_node *nodes, int nnodes, name_index *index, bool *shared);
+
+/* Hostile-file bounds: a graph holds at most this many nodes and values
+ * (real CNNs have thousands), so every walk over it stays quick. */
+enum { GRAPH_MAX_NODES = 1 << 20, GRAPH_MAX_VALUES = 1 << 22 };
+
 typedef struct graph {
     graph_value *values;
     int nvalues, values_cap;
@@ -210,6 +237,7 @@ typedef struct graph {
     int *outputs; /* declared outputs' value ids */
     int noutputs;
     bool finalized;
+    name_index value_names; /* values by name (graph_find_value) */
     void (*free_fill_ctx)(void *ctx); /* called once per distinct lazy fill_ctx at free */
     pthread_mutex_t lock; /* guards lazy constant fills */
 } graph;

@@ -73,16 +73,21 @@ status model_from_graph(graph *g, const char *name, net_model **out)
         m->pre.std[c] = 1.0f;
     /* A layer is shown by its node's name when that is given and unique, else
      * by its output's name (always unique). */
-    for (int i = 0; i < g->nnodes; i++) {
+    name_index names = {0};
+    bool *shared = alloc_array((size_t)(g->nnodes ? g->nnodes : 1), sizeof *shared, "model");
+    status s = shared ? graph_node_names(g->nodes, g->nnodes, &names, shared) : ST_ERROR;
+    for (int i = 0; s == ST_OK && i < g->nnodes; i++) {
         const char *nn = g->nodes[i].name;
-        bool unique = *nn != '\0';
-        for (int k = 0; k < g->nnodes && unique; k++)
-            unique = k == i || strcmp(g->nodes[k].name, nn) != 0;
+        bool unique = *nn != '\0' && !shared[i];
         m->layer_names[i] = string_dup(unique ? nn : g->values[g->nodes[i].output].name);
-        if (!m->layer_names[i]) {
-            net_model_close(m);
-            return ST_ERROR;
-        }
+        if (!m->layer_names[i])
+            s = ST_ERROR;
+    }
+    name_index_free(&names);
+    free(shared);
+    if (s != ST_OK) {
+        net_model_close(m);
+        return ST_ERROR;
     }
     *out = m;
     return ST_OK;
@@ -119,17 +124,18 @@ const char *net_model_label(const net_model *m, int index)
 int64_t net_model_param_count(const net_model *m)
 {
     const graph *g = m->g;
+    bool *used = alloc_array((size_t)(g->nvalues ? g->nvalues : 1), sizeof *used, "model");
+    if (!used)
+        return -1;
+    for (int i = 0; i < g->nnodes; i++) /* folded-away constants do not count */
+        for (int k = 0; k < g->nodes[i].ninputs; k++)
+            if (g->nodes[i].inputs[k] >= 0)
+                used[g->nodes[i].inputs[k]] = true;
     int64_t total = 0;
-    for (int v = 0; v < g->nvalues; v++) {
-        if (g->values[v].kind != VALUE_CONSTANT)
-            continue;
-        bool used = false; /* folded-away constants do not count */
-        for (int i = 0; i < g->nnodes && !used; i++)
-            for (int k = 0; k < g->nodes[i].ninputs && !used; k++)
-                used = g->nodes[i].inputs[k] == v;
-        if (used)
+    for (int v = 0; v < g->nvalues; v++)
+        if (g->values[v].kind == VALUE_CONSTANT && used[v])
             total += (int64_t)shape_numel(g->values[v].ndim, g->values[v].shape);
-    }
+    free(used);
     return total;
 }
 

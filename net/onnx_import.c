@@ -292,7 +292,7 @@ static status value_of(importer *im, symbol *s, int *value)
         if (graph_add_lazy_constant(im->g, s->name, t->rank, t->dims, fill_constant, im->src, &id) != ST_OK)
             return node_fail_prefixed(im);
         if (id >= im->src->nby_value) {
-            int n = id + 64;
+            int n = 2 * id + 64;
             const onnx_tensor **grown = realloc(im->src->by_value, (size_t)n * sizeof *grown);
             if (!grown)
                 return error_set(im->subject, "out of memory");

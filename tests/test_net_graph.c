@@ -442,6 +442,39 @@ static void test_errors(void)
     net_model_close(m);
 }
 
+/* What a hostile model file could ask of graph building: huge constant
+ * folds are refused with the node named, and a failed node frees its name. */
+static void test_hostile_graphs(void)
+{
+    int64_t xs[4] = {1, 1, 2, 2};
+    net_builder b;
+    int layer, yv;
+    /* A MatMul of two constant vectors: 2^26 values out of 2^14. */
+    int64_t col[2] = {1 << 13, 1}, row[2] = {1, 1 << 13};
+    nb_begin(&b, 4, xs);
+    nb_node(&b, OP_MATMUL, NULL, INPUTS(nb_const(&b, &gen, -1, 1, 2, col), nb_const(&b, &gen, -1, 1, 2, row)));
+    net_model *m;
+    CHECK_FAILS_WITH(model_from_graph(b.g, "hostile", &m), "(MatMul): folding its constant inputs would make 67108864 values");
+    /* A conv over a constant with 4.8e9 multiply-adds (a 1.2 M-value kernel). */
+    int64_t cx[4] = {1, 64, 64, 64}, cw[4] = {64, 64, 17, 17};
+    nb_begin(&b, 4, xs);
+    op_attrs conv = window_2d(OP_CONV, 17, 1, 8);
+    nb_node(&b, OP_CONV, &conv, INPUTS(nb_const(&b, &gen, -1, 1, 4, cx), nb_const(&b, &gen, -1, 1, 4, cw)));
+    CHECK_FAILS_WITH(model_from_graph(b.g, "hostile", &m), "(Conv): folding its constant inputs would take 4.85e+09 operations");
+    /* A node refused by shape inference leaves its name free for the next. */
+    nb_begin(&b, 4, xs);
+    op_attrs pool = window_2d(OP_MAX_POOL, 5, 1, 0);
+    CHECK_FAILS_WITH(graph_add_node(b.g, OP_MAX_POOL, "p", INPUTS(b.x), &pool, NULL, &yv), "too small");
+    CHECK(graph_find_value(b.g, "p") < 0);
+    CHECK_OK(graph_add_node(b.g, OP_RELU, "p", INPUTS(b.x), NULL, NULL, &yv));
+    CHECK(graph_find_value(b.g, "p") == yv);
+    CHECK_FAILS_WITH(graph_add_node(b.g, OP_RELU, "p", INPUTS(b.x), NULL, NULL, &yv), "already exists");
+    b.last = yv;
+    m = nb_model(&b, &layer);
+    CHECK(m && net_layer_count(m) == 1 && strcmp(net_layer_name(m, 0), "p") == 0);
+    net_model_close(m);
+}
+
 int main(void)
 {
     rng_seed(&gen, 11);
@@ -454,5 +487,6 @@ int main(void)
     test_circular_equivariance();
     test_batch();
     test_errors();
+    test_hostile_graphs();
     return check_report("test_net_graph");
 }
