@@ -645,15 +645,17 @@ static status fold_batch_norm(graph *g, int bn_index, const int *uses, bool *dea
         double b0 = cb ? cb->data[o] : 0.0;
         nb.data[o] = (float)(a * (b0 - p[3]->data[o]) + p[2]->data[o]);
     }
+    /* Named after the weights; when those are shared by several convs, the
+     * second folded copy gets an invented name. */
     char name[512];
     int wid, bid;
     snprintf(name, sizeof name, "%s+bn", g->values[conv->inputs[1]].name);
-    if (graph_add_constant(g, name, &nw, &wid) != ST_OK) {
+    if (graph_add_constant(g, graph_find_value(g, name) < 0 ? name : NULL, &nw, &wid) != ST_OK) {
         tensor_free(&nb);
         return ST_ERROR;
     }
     snprintf(name, sizeof name, "%s+bn.bias", g->values[conv->inputs[1]].name);
-    if (graph_add_constant(g, name, &nb, &bid) != ST_OK)
+    if (graph_add_constant(g, graph_find_value(g, name) < 0 ? name : NULL, &nb, &bid) != ST_OK)
         return ST_ERROR;
     /* graph_add_constant may have moved g->values; nodes did not move. */
     conv = &g->nodes[g->values[x].node];
