@@ -1346,10 +1346,12 @@ static status import_source_into_model(import_source *src, const char *subject, 
     onnx_model *model = onnx_arena_alloc(src->arena, 1, sizeof *model);
     importer im = {.subject = subject, .src = src, .model = model};
     status s = ST_OK;
-    if (!model)
+    if (!model) {
         s = error_prefix(subject);
-    else
+    } else {
+        onnx_arena_set_limit(src->arena, ONNX_DECODE_BUDGET(src->file.len));
         s = onnx_decode_model((pb_slice){src->file.data, src->file.len}, subject, src->arena, model);
+    }
     if (s == ST_OK) {
         im.opset = onnx_model_opset(model);
         if (im.opset == 0)
@@ -1357,6 +1359,8 @@ static status import_source_into_model(import_source *src, const char *subject, 
     }
     if (s == ST_OK && !(im.scratch = onnx_arena_new()))
         s = error_prefix(subject);
+    if (s == ST_OK)
+        onnx_arena_set_limit(im.scratch, ONNX_IMPORT_BUDGET(src->file.len));
     if (s == ST_OK)
         s = graph_create(&im.g);
     if (s != ST_OK) {

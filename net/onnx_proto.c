@@ -48,7 +48,14 @@ typedef struct arena_block {
 
 struct onnx_arena {
     arena_block *head;
+    size_t total; /* bytes of all blocks */
+    size_t limit; /* 0: none */
 };
+
+void onnx_arena_set_limit(onnx_arena *a, size_t more)
+{
+    a->limit = a->total + more < a->total ? SIZE_MAX : a->total + more;
+}
 
 onnx_arena *onnx_arena_new(void) { return alloc_array(1, sizeof(onnx_arena), "onnx"); }
 
@@ -76,6 +83,11 @@ void *onnx_arena_alloc(onnx_arena *a, size_t count, size_t size)
         size_t cap = bytes > (1u << 16) ? bytes : (1u << 16), total;
         if (!size_add(cap, sizeof(arena_block), &total))
             return NULL;
+        if (a->limit && (a->total + total < a->total || a->total + total > a->limit)) {
+            error_set(NULL, "needs more than %zu MB of working memory to import (the limit for a file of "
+                            "this size)", a->limit >> 20);
+            return NULL;
+        }
         b = malloc(total);
         if (!b) {
             error_set(NULL, "out of memory (%zu bytes)", total);
@@ -85,6 +97,7 @@ void *onnx_arena_alloc(onnx_arena *a, size_t count, size_t size)
         b->used = 0;
         b->next = a->head;
         a->head = b;
+        a->total += total;
     }
     void *p = b->data + b->used;
     b->used += bytes;
@@ -1346,9 +1359,10 @@ status onnx_file_map(const char *path, onnx_file *f)
         close(fd);
         return error_set(path, st.st_size == 0 ? "empty file" : "not a regular file");
     }
-    if ((uint64_t)st.st_size > SIZE_MAX) {
+    if ((uint64_t)st.st_size > ONNX_MAX_FILE_BYTES) {
         close(fd);
-        return error_set(path, "file too large");
+        return error_set(path, "is %.1f GB; protobuf files hold at most 2 GiB (larger models keep "
+                               "their weights as external data)", (double)st.st_size / 1e9);
     }
     f->len = (size_t)st.st_size;
     void *p = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);

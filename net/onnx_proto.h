@@ -27,6 +27,17 @@ void onnx_arena_free(onnx_arena *a);
  * exhaustion. */
 void *onnx_arena_alloc(onnx_arena *a, size_t count, size_t size);
 char *onnx_arena_strdup(onnx_arena *a, const char *s, size_t len); /* adds the NUL */
+/* From now on, the arena may grow by at most `more` bytes; beyond that an
+ * allocation fails with "needs more than N MB of working memory to import".
+ * Decoding and importing are bounded this way relative to the file's size,
+ * so a small hostile file cannot ask for gigabytes. */
+void onnx_arena_set_limit(onnx_arena *a, size_t more);
+/* The arena budgets: decoding costs a few times the bytes a real model
+ * holds (a field of 2 bytes can become a 100-byte struct, so a hostile file
+ * would otherwise amplify 50x); importing (symbols, folded shape constants)
+ * likewise. */
+#define ONNX_DECODE_BUDGET(bytes) (((size_t)256 << 20) + 8 * (size_t)(bytes))
+#define ONNX_IMPORT_BUDGET(bytes) (((size_t)256 << 20) + 16 * (size_t)(bytes))
 
 /* ---- the messages ------------------------------------------------------------ */
 
@@ -179,6 +190,10 @@ const onnx_attribute *onnx_node_attribute(const onnx_node *n, const char *name);
 int64_t onnx_model_opset(const onnx_model *m);
 
 /* ---- files ---------------------------------------------------------------- */
+
+/* Protobuf's own limit on a message: larger .onnx and .pb files are refused
+ * by onnx_file_map before anything is read. */
+#define ONNX_MAX_FILE_BYTES ((uint64_t)2 << 30)
 
 /* A whole file, mapped read-only (or read, for what mmap refuses). */
 typedef struct {
