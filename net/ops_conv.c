@@ -8,8 +8,9 @@
  *   backward  dcol = W_gᵀ · dY[n, g];  dX[n, g] += col2im(dcol)
  * Backward-data reads only the weights. The im2col matrix is built one band
  * of output rows at a time (scratch: one K × band buffer), its rows split over
- * the pool by input channel, and the products are split by net_gemm; both
- * splits depend on sizes only, so results do not depend on the thread count.
+ * the pool (col2im: by input rows), and the products are split by net_gemm;
+ * all splits depend on sizes only, so results do not depend on the thread
+ * count.
  * A 1×1, stride-1, unpadded conv needs no im2col: X is the column matrix.
  * Circular padding (tileable output) reads wrapped-around pixels instead of
  * zeros in the pads.
@@ -222,53 +223,53 @@ static void column_add(const band_job *j, float *row, int64_t ox, int64_t kx, fl
 }
 
 /* col[(c·kH + ky)·kW + kx, (oy − row0)·OW + ox] = X[c, iy, ix], for the
- * channels [c0, c1). */
-static void im2col_channels(void *ctx, int64_t c0, int64_t c1, int thread)
+ * rows [k0, k1) of col (each (c, ky, kx) is one row: many more than the
+ * channels, so the threads share the work evenly even with 3 channels). */
+static void im2col_rows(void *ctx, int64_t k0, int64_t k1, int thread)
 {
     (void)thread;
     const band_job *j = ctx;
     const window_geom *g = j->g;
     int64_t H = g->in[1], W = g->in[2], OW = g->out[2], kh = g->kernel[1], kw = g->kernel[2];
     int64_t cols = j->rows * OW, sx = g->stride[2];
-    for (int64_t c = c0; c < c1; c++) {
+    for (int64_t k = k0; k < k1; k++) {
+        int64_t c = k / (kh * kw), ky = k / kw % kh, kx = k % kw;
         const float *plane = j->x + c * H * W;
-        for (int64_t ky = 0; ky < kh; ky++)
-            for (int64_t kx = 0; kx < kw; kx++) {
-                float *dst = j->col + ((c * kh + ky) * kw + kx) * cols;
-                int64_t lo, hi, base;
-                direct_span(g, kx, &lo, &hi, &base);
-                for (int64_t r = 0; r < j->rows; r++, dst += OW) {
-                    int64_t iy = window_source(j->row0 + r, ky, g->stride[1], g->dilation[1],
-                                               g->pad_begin[1], H, j->circular);
-                    if (iy < 0) {
-                        memset(dst, 0, (size_t)OW * sizeof *dst);
-                        continue;
-                    }
-                    const float *src = plane + iy * W;
-                    if (sx == 1)
-                        memcpy(dst + lo, src + lo + base, (size_t)(hi - lo) * sizeof *dst);
-                    else
-                        for (int64_t ox = lo; ox < hi; ox++)
-                            dst[ox] = src[ox * sx + base];
-                    for (int64_t ox = 0; ox < lo; ox++) /* left border: pads or wraps */
-                        dst[ox] = column_value(j, src, ox, kx);
-                    for (int64_t ox = hi; ox < OW; ox++) /* right border */
-                        dst[ox] = column_value(j, src, ox, kx);
-                }
+        float *dst = j->col + k * cols;
+        int64_t lo, hi, base;
+        direct_span(g, kx, &lo, &hi, &base);
+        for (int64_t r = 0; r < j->rows; r++, dst += OW) {
+            int64_t iy = window_source(j->row0 + r, ky, g->stride[1], g->dilation[1],
+                                       g->pad_begin[1], H, j->circular);
+            if (iy < 0) {
+                memset(dst, 0, (size_t)OW * sizeof *dst);
+                continue;
             }
+            const float *src = plane + iy * W;
+            if (sx == 1)
+                memcpy(dst + lo, src + lo + base, (size_t)(hi - lo) * sizeof *dst);
+            else
+                for (int64_t ox = lo; ox < hi; ox++)
+                    dst[ox] = src[ox * sx + base];
+            for (int64_t ox = 0; ox < lo; ox++) /* left border: pads or wraps */
+                dst[ox] = column_value(j, src, ox, kx);
+            for (int64_t ox = hi; ox < OW; ox++) /* right border */
+                dst[ox] = column_value(j, src, ox, kx);
+        }
     }
 }
 
-/* The adjoint of im2col: dX[c, iy, ix] += dcol[...], for channels [c0, c1)
- * (each channel's pixels are written by one thread only). */
-static void col2im_channels(void *ctx, int64_t c0, int64_t c1, int thread)
+/* The adjoint of im2col: dX[c, iy, ix] += dcol[...], for the input rows
+ * [y0, y1) of every channel (each pixel has one writer; for each pixel the
+ * terms add in the order c, ky, kx, band row, whatever the split). */
+static void col2im_rows(void *ctx, int64_t y0, int64_t y1, int thread)
 {
     (void)thread;
     const band_job *j = ctx;
     const window_geom *g = j->g;
     int64_t H = g->in[1], W = g->in[2], OW = g->out[2], kh = g->kernel[1], kw = g->kernel[2];
-    int64_t cols = j->rows * OW, sx = g->stride[2];
-    for (int64_t c = c0; c < c1; c++) {
+    int64_t cols = j->rows * OW, sx = g->stride[2], Cg = g->c / g->group;
+    for (int64_t c = 0; c < Cg; c++) {
         float *plane = j->dx + c * H * W;
         for (int64_t ky = 0; ky < kh; ky++)
             for (int64_t kx = 0; kx < kw; kx++) {
@@ -278,7 +279,7 @@ static void col2im_channels(void *ctx, int64_t c0, int64_t c1, int thread)
                 for (int64_t r = 0; r < j->rows; r++, src += OW) {
                     int64_t iy = window_source(j->row0 + r, ky, g->stride[1], g->dilation[1],
                                                g->pad_begin[1], H, j->circular);
-                    if (iy < 0)
+                    if (iy < y0 || iy >= y1)
                         continue;
                     float *dst = plane + iy * W;
                     for (int64_t ox = lo; ox < hi; ox++)
@@ -325,7 +326,7 @@ void conv_forward(const op_call *c)
                     continue;
                 }
                 band_job j = {g, x, NULL, c->scratch, row0, nr, c->circular};
-                parallel_for(Cg, im2col_channels, &j);
+                parallel_for(K, im2col_rows, &j);
                 net_gemm(false, false, Mg, cols, K, 1.0f, wg, K, c->scratch, cols, 1.0f, yb, OHW);
             }
         }
@@ -361,7 +362,7 @@ void conv_backward(const op_call *c, const tensor *gout, tensor *const *gin)
                 net_gemm(true, false, K, cols, Mg, 1.0f, wg, K, dy + row0 * OW, OHW, 0.0f,
                          c->scratch, cols);
                 band_job j = {g, NULL, dx, c->scratch, row0, nr, c->circular};
-                parallel_for(Cg, col2im_channels, &j);
+                parallel_for(g->in[1], col2im_rows, &j);
             }
         }
 }

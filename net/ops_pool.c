@@ -14,6 +14,9 @@
 
 #include <math.h>
 #include <string.h>
+#if NET_X86
+#include <immintrin.h>
+#endif
 
 status pool_infer(const graph_node *node, const nd_shape *in, nd_shape *out, window_geom *geo)
 {
@@ -237,7 +240,7 @@ static void interior(const window_geom *g, int a, int64_t *lo, int64_t *hi)
     *lo = *lo > *hi ? *hi : *lo;
 }
 
-enum { POOL_RUN = 128 };
+enum { POOL_RUN = 128 }; /* outputs max_run does at most */
 
 /* n ≤ POOL_RUN outputs of one row, all windows inside: row[ky] points at the
  * first window's top-left tap for window row ky. */
@@ -245,7 +248,7 @@ HOT_KERNEL static void max_run(const float *const *rows, int64_t kh, int64_t kw,
                                int64_t d, int64_t n, float *restrict y, uint8_t *restrict arg)
 {
     float best[POOL_RUN];
-    int32_t tap[POOL_RUN]; /* as wide as a float: the loops vectorize with short runs too */
+    int32_t tap[POOL_RUN]; /* as wide as a float, for the vector loops */
     for (int64_t i = 0; i < n; i++) {
         best[i] = rows[0][i * s];
         tap[i] = 0;
@@ -254,33 +257,133 @@ HOT_KERNEL static void max_run(const float *const *rows, int64_t kh, int64_t kw,
         for (int64_t kx = ky ? 0 : 1; kx < kw; kx++) {
             const float *restrict r = rows[ky] + kx * d;
             int32_t t = (int32_t)(ky * kw + kx);
-            if (s == 1)
-                for (int64_t i = 0; i < n; i++) {
-                    float v = r[i];
-                    bool on = takes_over(v, best[i]);
-                    best[i] = on ? v : best[i];
-                    tap[i] = on ? t : tap[i];
-                }
-            else if (s == 2)
-                for (int64_t i = 0; i < n; i++) {
-                    float v = r[2 * i];
-                    bool on = takes_over(v, best[i]);
-                    best[i] = on ? v : best[i];
-                    tap[i] = on ? t : tap[i];
-                }
-            else
-                for (int64_t i = 0; i < n; i++) {
-                    float v = r[i * s];
-                    bool on = takes_over(v, best[i]);
-                    best[i] = on ? v : best[i];
-                    tap[i] = on ? t : tap[i];
-                }
+            for (int64_t i = 0; i < n; i++) {
+                float v = r[i * s];
+                bool on = takes_over(v, best[i]);
+                best[i] = on ? v : best[i];
+                tap[i] = on ? t : tap[i];
+            }
         }
     for (int64_t i = 0; i < n; i++)
         y[i] = best[i];
     if (arg)
         for (int64_t i = 0; i < n; i++)
             arg[i] = (uint8_t)tap[i];
+}
+
+#if NET_X86
+/* The same for exactly 16 outputs with AVX-512 (stride 1 or 2). */
+__attribute__((target("avx512f"))) static void max_run16(const float *const *rows, int64_t kh,
+                                                        int64_t kw, int64_t s, int64_t d,
+                                                        float *y, uint8_t *arg)
+{
+    const __m512i evens = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    __m512 best = _mm512_setzero_ps();
+    __m512i tap = _mm512_setzero_si512();
+    for (int64_t ky = 0; ky < kh; ky++)
+        for (int64_t kx = 0; kx < kw; kx++) {
+            const float *r = rows[ky] + kx * d;
+            __m512 v = s == 1 ? _mm512_loadu_ps(r)
+                              : _mm512_permutex2var_ps(_mm512_loadu_ps(r), evens, /* r[2i] */
+                                                       _mm512_maskz_loadu_ps(0x7FFF, r + 16));
+            if (ky == 0 && kx == 0) {
+                best = v;
+                continue;
+            }
+            __mmask16 nan_over = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
+                                 _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+            __mmask16 on = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | nan_over;
+            best = _mm512_mask_mov_ps(best, on, v);
+            tap = _mm512_mask_mov_epi32(tap, on, _mm512_set1_epi32((int)(ky * kw + kx)));
+        }
+    _mm512_storeu_ps(y, best);
+    if (arg)
+        _mm512_mask_cvtepi32_storeu_epi8(arg, 0xFFFF, tap);
+}
+#endif
+
+/* Outputs [0, n) of an interior run, 16 at a time where AVX-512 is there
+ * (the last group overlapping the one before rather than running short:
+ * the same outputs again give the same values). */
+static void max_interior_run(const float *const *rows, int64_t kh, int64_t kw, int64_t s,
+                             int64_t d, int64_t n, float *y, uint8_t *arg)
+{
+#if NET_X86
+    if ((s == 1 || s == 2) && n >= 16 && cpu_has_avx512()) {
+        const float *at[254];
+        for (int64_t x = 0; x < n; x += 16) {
+            int64_t x0 = x + 16 > n ? n - 16 : x;
+            for (int64_t ky = 0; ky < kh; ky++)
+                at[ky] = rows[ky] + x0 * s;
+            max_run16(at, kh, kw, s, d, y + x0, arg ? arg + x0 : NULL);
+        }
+        return;
+    }
+#endif
+    const float *at[254];
+    for (int64_t x = 0; x < n; x += POOL_RUN) {
+        for (int64_t ky = 0; ky < kh; ky++)
+            at[ky] = rows[ky] + x * s;
+        max_run(at, kh, kw, s, d, n - x < POOL_RUN ? n - x : POOL_RUN, y + x, arg ? arg + x : NULL);
+    }
+}
+
+/* A window cut by the input's edges (zero pads): the taps [lo, hi) along
+ * each axis lie inside, scanned in order. */
+static void max_clipped(const window_geom *g, const float *plane, int64_t oy, int64_t ox,
+                        float *best_out, uint8_t *tap_out)
+{
+    int64_t y0 = oy * g->stride[1] - g->pad_begin[1], x0 = ox * g->stride[2] - g->pad_begin[2];
+    int64_t dy = g->dilation[1], dx = g->dilation[2];
+    int64_t kylo = first_tap_at_or_after(y0, dy, 0), kyhi = first_tap_at_or_after(y0, dy, g->in[1]);
+    int64_t kxlo = first_tap_at_or_after(x0, dx, 0), kxhi = first_tap_at_or_after(x0, dx, g->in[2]);
+    kyhi = kyhi < g->kernel[1] ? kyhi : g->kernel[1];
+    kxhi = kxhi < g->kernel[2] ? kxhi : g->kernel[2];
+    float best = -INFINITY;
+    uint8_t tap = 0xFF; /* no tap */
+    for (int64_t ky = kylo; ky < kyhi; ky++)
+        for (int64_t kx = kxlo; kx < kxhi; kx++) {
+            float v = plane[(y0 + ky * dy) * g->in[2] + x0 + kx * dx];
+            if (tap == 0xFF || takes_over(v, best)) {
+                best = v;
+                tap = (uint8_t)(ky * g->kernel[2] + kx);
+            }
+        }
+    *best_out = best;
+    *tap_out = tap;
+}
+
+/* 1-D and 2-D windows of up to 254 taps with zero pads: rows of outputs,
+ * the interior as runs, the edges clipped. */
+static bool by_rows(const op_call *c) { return has_interior(c->geo) && !c->circular; }
+
+static void max_pool_rows(const pool_job *j, int64_t p)
+{
+    const window_geom *g = j->c->geo;
+    int64_t ylo, yhi, xlo, xhi, OW = g->out[2];
+    interior(g, 1, &ylo, &yhi);
+    interior(g, 2, &xlo, &xhi);
+    const float *plane = j->c->in[0]->data + p * plane_size(g);
+    uint8_t scratch[POOL_RUN], *saved = j->c->saved;
+    const float *rows[254];
+    for (int64_t oy = 0; oy < g->out[1]; oy++) {
+        int64_t oi = (p * g->out[1] + oy) * OW;
+        float *y = j->c->out->data + oi;
+        uint8_t *arg = saved ? saved + oi : NULL;
+        bool inside = oy >= ylo && oy < yhi && xlo < xhi;
+        for (int64_t ox = 0; ox < OW; ox++) {
+            if (inside && ox == xlo) {
+                for (int64_t ky = 0; ky < g->kernel[1]; ky++)
+                    rows[ky] = plane + (oy * g->stride[1] - g->pad_begin[1] + ky * g->dilation[1]) * g->in[2] +
+                               xlo * g->stride[2] - g->pad_begin[2];
+                max_interior_run(rows, g->kernel[1], g->kernel[2], g->stride[2], g->dilation[2],
+                                 xhi - xlo, y + xlo, arg ? arg + xlo : NULL);
+                ox = xhi - 1;
+                continue;
+            }
+            max_clipped(g, plane, oy, ox, &y[ox], arg ? &arg[ox] : scratch);
+        }
+    }
 }
 
 static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
@@ -290,35 +393,14 @@ static void max_pool_planes(void *ctx, int64_t p0, int64_t p1, int thread)
     const window_geom *g = j->c->geo;
     void *saved = j->c->saved;
     size_t width = argmax_width(taps_in(g));
-    bool fast = has_interior(g);
-    int64_t ylo = 0, yhi = 0, xlo = 0, xhi = 0;
-    if (fast) {
-        interior(g, 1, &ylo, &yhi);
-        interior(g, 2, &xlo, &xhi);
-    }
-    const float *rows[254];
     for (int64_t p = p0; p < p1; p++) {
+        if (by_rows(j->c)) {
+            max_pool_rows(j, p);
+            continue;
+        }
         const float *plane = j->c->in[0]->data + p * plane_size(g);
         int64_t o[3] = {0, 0, 0};
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
-            if (fast && o[1] >= ylo && o[1] < yhi && o[2] == xlo && xlo < xhi) {
-                for (int64_t ky = 0; ky < g->kernel[1]; ky++) /* the run [xlo, xhi) */
-                    rows[ky] = plane +
-                               (o[1] * g->stride[1] - g->pad_begin[1] + ky * g->dilation[1]) * g->in[2] +
-                               xlo * g->stride[2] - g->pad_begin[2];
-                for (int64_t x = xlo; x < xhi; x += POOL_RUN) {
-                    int64_t n = xhi - x < POOL_RUN ? xhi - x : POOL_RUN;
-                    max_run(rows, g->kernel[1], g->kernel[2], g->stride[2], g->dilation[2], n,
-                            j->c->out->data + oi + (x - xlo), saved ? (uint8_t *)saved + oi + (x - xlo) : NULL);
-                    for (int64_t ky = 0; ky < g->kernel[1]; ky++)
-                        rows[ky] += n * g->stride[2];
-                }
-                int64_t skip = xhi - xlo - 1; /* to the last output of the run */
-                i += skip;
-                oi += skip;
-                o[2] += skip;
-                continue;
-            }
             float best;
             uint32_t tap;
             max_window(j, plane, o, &best, &tap);
@@ -411,34 +493,27 @@ static void max_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int thre
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
     size_t width = argmax_width(taps_in(g));
-    /* Inside the interior (see max_pool_planes) a tap's input is a fixed
-     * offset from the window's top-left corner. */
-    bool fast = has_interior(g);
-    int64_t ylo = 0, yhi = 0, xlo = 0, xhi = 0, offset[254];
-    if (fast) {
-        interior(g, 1, &ylo, &yhi);
-        interior(g, 2, &xlo, &xhi);
-        for (int64_t t = 0; t < taps_in(g); t++)
-            offset[t] = t / g->kernel[2] * g->dilation[1] * g->in[2] + t % g->kernel[2] * g->dilation[2];
-    }
+    /* By rows (zero pads): tap t's input is a fixed offset from the window's
+     * top-left corner, inside the input whenever t was chosen. */
+    bool rows = by_rows(j->c);
+    int64_t offset[254];
+    for (int64_t t = 0; rows && t < taps_in(g); t++)
+        offset[t] = t / g->kernel[2] * g->dilation[1] * g->in[2] + t % g->kernel[2] * g->dilation[2];
     for (int64_t p = p0; p < p1; p++) {
         float *plane = j->gin->data + p * plane_size(g);
+        if (rows) {
+            const uint8_t *arg = (const uint8_t *)j->c->saved + p * out_plane(g);
+            const float *gy = j->gout->data + p * out_plane(g);
+            for (int64_t oy = 0; oy < g->out[1]; oy++) {
+                int64_t corner = (oy * g->stride[1] - g->pad_begin[1]) * g->in[2] - g->pad_begin[2];
+                for (int64_t ox = 0; ox < g->out[2]; ox++, arg++, gy++, corner += g->stride[2])
+                    if (*arg != 0xFF)
+                        plane[corner + offset[*arg]] += *gy;
+            }
+            continue;
+        }
         int64_t o[3] = {0, 0, 0};
         for (int64_t i = 0, oi = p * out_plane(g); i < out_plane(g); i++, oi++, next_output(g, o)) {
-            if (fast && o[1] >= ylo && o[1] < yhi && o[2] == xlo && xlo < xhi) {
-                /* the run [xlo, xhi) of an interior row */
-                const uint8_t *arg = (const uint8_t *)j->c->saved + oi;
-                const float *gy = j->gout->data + oi;
-                float *corner = plane + (o[1] * g->stride[1] - g->pad_begin[1]) * g->in[2] +
-                                xlo * g->stride[2] - g->pad_begin[2];
-                for (int64_t x = 0; x < xhi - xlo; x++, corner += g->stride[2])
-                    corner[offset[arg[x]]] += gy[x];
-                int64_t skip = xhi - xlo - 1; /* to the last output of the run */
-                i += skip;
-                oi += skip;
-                o[2] += skip;
-                continue;
-            }
             uint32_t tap = argmax_load(j->c->saved, width, oi);
             if (tap == no_tap(width))
                 continue;
