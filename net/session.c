@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 /* ---- byte accounting --------------------------------------------------------- */
 
@@ -127,6 +128,8 @@ static status get_plan(net_session *s, const tensor *inputs, int ninputs, const 
     return ST_OK;
 }
 
+enum { ARENA_HUGE = 2 << 20 };
+
 static status ensure_arena(net_session *s, size_t bytes)
 {
     if (bytes <= s->arena_bytes && s->arena)
@@ -135,10 +138,19 @@ static status ensure_arena(net_session *s, size_t bytes)
         bytes_sub(s->arena_bytes);
     free(s->arena);
     s->arena_bytes = 0;
-    s->arena = aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+    /* Large arenas on 2 MB boundaries and asking for huge pages: the kernels
+     * stream through tens of megabytes at a time, 512 times fewer TLB
+     * entries then. (A hint: without transparent huge pages nothing changes.) */
+    size_t align = bytes >= ARENA_HUGE ? ARENA_HUGE : 64;
+    size_t size = (bytes + 64 + align - 1) / align * align;
+    s->arena = aligned_alloc(align, size);
     if (!s->arena)
         return error_set("session", "out of memory (%zu bytes for activations)", bytes);
-    s->arena_bytes = (bytes + 63) / 64 * 64 + 64;
+#ifdef MADV_HUGEPAGE
+    if (align == ARENA_HUGE)
+        madvise(s->arena, size, MADV_HUGEPAGE);
+#endif
+    s->arena_bytes = size;
     bytes_add(s->arena_bytes);
     return ST_OK;
 }
