@@ -52,9 +52,11 @@ double gram_loss(const float *gram, const float *target, int c, size_t positions
     return vec_diff_sq(gram, target, cc, k, dgram);
 }
 
-/* dgram: C×C, f, grad: C×positions. grad += dgram · f. */
+/* dgram: C×C, f, grad: C×positions. grad += dgram · f, split over the
+ * engine's threads (net_gemm: by size alone, so the same bytes for any
+ * thread count). */
 void gram_backward(const float *dgram, const float *f, int c, size_t positions, float *grad)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c, (int)positions, c, 1.0f, dgram,
-                c, f, (int)positions, 1.0f, grad, (int)positions);
+    net_gemm(false, false, c, (int64_t)positions, c, 1.0f, dgram, c, f, (int64_t)positions, 1.0f,
+             grad, (int64_t)positions);
 }
