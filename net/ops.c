@@ -286,3 +286,13 @@ bool op_backward_reads_output(const graph_node *node)
 {
     return node->op == OP_SIGMOID || node->op == OP_TANH || node->op == OP_SOFTMAX;
 }
+
+bool op_backward_overwrites(const graph_node *node, int input)
+{
+    switch (node->op) {
+    case OP_CONV:
+    case OP_RELU:
+    case OP_MAX_POOL: return input == 0;
+    default: return false;
+    }
+}

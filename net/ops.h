@@ -12,7 +12,10 @@
  *     what backward needs (op_saved_bytes bytes: sign bits, argmax, ...);
  *   - backward ADDS the gradient into each gin[i] that is non-NULL (the
  *     executor zeroes gradient buffers before their first use), so branches
- *     and a tensor read twice accumulate for free. It may read the inputs and
+ *     and a tensor read twice accumulate for free; except that where
+ *     op_backward_overwrites allows it, the executor may instead ask (bit i
+ *     of op_call.overwrite) that gin[i] be written whole, not added to: the
+ *     first writer of a gradient then spares the zeroing and its re-read. It may read the inputs and
  *     output only as op_backward_reads declares; the others may already be
  *     released (their data pointers are then NULL).
  */
@@ -50,6 +53,7 @@ typedef struct {
     void *scratch; /* op_scratch_bytes bytes for this call */
     bool circular; /* conv and pool pads wrap around */
     net_relu_backward relu; /* backward of Relu */
+    uint64_t overwrite; /* backward: bit i set, gin[i] is written, not added to */
 } op_call;
 
 void op_forward(const op_call *c);
@@ -73,6 +77,9 @@ bool op_input_differentiable(const graph_node *node, int input);
  * gradient (needs_grad[i]); and whether it reads the output. */
 bool op_backward_reads_input(const graph_node *node, int input, const bool *needs_grad);
 bool op_backward_reads_output(const graph_node *node);
+/* Whether backward can write the whole gradient of input `input` instead of
+ * adding to it (for inputs 0..63). */
+bool op_backward_overwrites(const graph_node *node, int input);
 
 /* Input coordinate read by output position o, kernel tap k along one axis:
  * the index, or -1 for a zero pad (with circular pads, the wrapped index). */

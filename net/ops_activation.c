@@ -65,13 +65,19 @@ __attribute__((target("avx512f"))) static int64_t relu_avx512(const float *x, fl
 
 __attribute__((target("avx512f"))) static int64_t relu_backward_avx512(const float *gy, float *gx,
                                                                       const uint8_t *bits,
-                                                                      int64_t i, int64_t end)
+                                                                      bool overwrite, int64_t i,
+                                                                      int64_t end)
 {
     for (; i + 16 <= end; i += 16) {
         uint16_t b;
         memcpy(&b, bits + i / 8, 2);
+        __m512 d = _mm512_loadu_ps(gy + i);
+        if (overwrite) {
+            _mm512_storeu_ps(gx + i, _mm512_maskz_mov_ps((__mmask16)b, d));
+            continue;
+        }
         __m512 g = _mm512_loadu_ps(gx + i);
-        _mm512_storeu_ps(gx + i, _mm512_mask_add_ps(g, (__mmask16)b, g, _mm512_loadu_ps(gy + i)));
+        _mm512_storeu_ps(gx + i, _mm512_mask_add_ps(g, (__mmask16)b, g, d));
     }
     return i;
 }
@@ -152,27 +158,32 @@ static void backward_runs(void *ctx, int64_t r0, int64_t r1, int thread)
     float alpha = j->c->node->attrs.leaky_relu.alpha;
 #define BIT(i) ((bits[(i) >> 3] >> ((i)&7)) & 1)
     switch (j->c->node->op) {
-    case OP_RELU:
+    case OP_RELU: {
+        /* Overwriting (the first write of gx): gx = pass ? gy : 0. */
+        bool over = j->c->overwrite & 1;
         switch (j->c->relu) {
         case NET_RELU_STANDARD:
 #if NET_X86
             if (cpu_has_avx512())
-                i0 = relu_backward_avx512(gy, gx, bits, i0, i1);
+                i0 = relu_backward_avx512(gy, gx, bits, over, i0, i1);
 #endif
             for (int64_t i = i0; i < i1; i++) /* as the vector code: gx untouched where off */
-                if (BIT(i))
+                if (over)
+                    gx[i] = BIT(i) ? gy[i] : 0.0f;
+                else if (BIT(i))
                     gx[i] += gy[i];
             break;
         case NET_RELU_DECONVNET:
             for (int64_t i = i0; i < i1; i++)
-                gx[i] += gy[i] > 0.0f ? gy[i] : 0.0f;
+                gx[i] = (over ? 0.0f : gx[i]) + (gy[i] > 0.0f ? gy[i] : 0.0f);
             break;
         case NET_RELU_GUIDED:
             for (int64_t i = i0; i < i1; i++)
-                gx[i] += BIT(i) && gy[i] > 0.0f ? gy[i] : 0.0f;
+                gx[i] = (over ? 0.0f : gx[i]) + (BIT(i) && gy[i] > 0.0f ? gy[i] : 0.0f);
             break;
         }
         break;
+    }
     case OP_LEAKY_RELU:
         for (int64_t i = i0; i < i1; i++)
             gx[i] += BIT(i) ? gy[i] : alpha * gy[i];

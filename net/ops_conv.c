@@ -340,6 +340,8 @@ void conv_backward(const op_call *c, const tensor *gout, tensor *const *gin)
         winograd_backward(c, gout, gin[0]);
         return;
     }
+    if (c->overwrite & 1) /* col2im adds, and may leave pixels no window reads */
+        memset(gin[0]->data, 0, tensor_numel(gin[0]) * sizeof(float));
     const window_geom *g = c->geo;
     const float *w = c->in[1]->data;
     int64_t G = g->group, Cg = g->c / G, Mg = g->m / G, K = conv_k(g);

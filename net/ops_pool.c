@@ -457,23 +457,46 @@ HOT_KERNEL static void max_2x2_rows_backward(const float *restrict gy, const uin
     }
 }
 
+/* The same writing the two input rows whole (the first write of dX). */
+HOT_KERNEL static void max_2x2_rows_first(const float *restrict gy, const uint8_t *restrict arg,
+                                          int64_t ow, float *restrict d0, float *restrict d1)
+{
+    for (int64_t ox = 0; ox < ow; ox++) {
+        float g = gy[ox];
+        uint8_t tap = arg[ox];
+        d0[2 * ox] = tap == 0 ? g : 0.0f;
+        d0[2 * ox + 1] = tap == 1 ? g : 0.0f;
+        d1[2 * ox] = tap == 2 ? g : 0.0f;
+        d1[2 * ox + 1] = tap == 3 ? g : 0.0f;
+    }
+}
+
 static void max_2x2_planes(void *ctx, int64_t p0, int64_t p1, int thread)
 {
     (void)thread;
     const pool_job *j = ctx;
     const window_geom *g = j->c->geo;
     int64_t W = g->in[2], OW = g->out[2];
-    for (int64_t p = p0; p < p1; p++)
+    /* Writing dX whole: the windows cover it but for a last odd row or
+     * column, zeroed first then. */
+    bool first = j->gin && (j->c->overwrite & 1), covered = 2 * OW == W && 2 * g->out[1] == g->in[1];
+    for (int64_t p = p0; p < p1; p++) {
+        if (first && !covered)
+            memset(j->gin->data + p * plane_size(g), 0, (size_t)plane_size(g) * sizeof(float));
         for (int64_t oy = 0; oy < g->out[1]; oy++) {
             int64_t oi = (p * g->out[1] + oy) * OW, ii = (p * g->in[1] + 2 * oy) * W;
             uint8_t *arg = j->c->saved ? (uint8_t *)j->c->saved + oi : NULL;
-            if (j->gin)
+            if (j->gin && first && covered)
+                max_2x2_rows_first(j->gout->data + oi, arg, OW, j->gin->data + ii,
+                                   j->gin->data + ii + W);
+            else if (j->gin)
                 max_2x2_rows_backward(j->gout->data + oi, arg, OW, j->gin->data + ii,
                                       j->gin->data + ii + W);
             else
                 max_2x2_rows(j->c->in[0]->data + ii, j->c->in[0]->data + ii + W, OW,
                              j->c->out->data + oi, arg);
         }
+    }
 }
 
 void max_pool_forward(const op_call *c)
@@ -501,6 +524,8 @@ static void max_pool_backward_planes(void *ctx, int64_t p0, int64_t p1, int thre
         offset[t] = t / g->kernel[2] * g->dilation[1] * g->in[2] + t % g->kernel[2] * g->dilation[2];
     for (int64_t p = p0; p < p1; p++) {
         float *plane = j->gin->data + p * plane_size(g);
+        if (j->c->overwrite & 1) /* the first write of dX: from zero */
+            memset(plane, 0, (size_t)plane_size(g) * sizeof(float));
         if (rows) {
             const uint8_t *arg = (const uint8_t *)j->c->saved + p * out_plane(g);
             const float *gy = j->gout->data + p * out_plane(g);

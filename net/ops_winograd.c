@@ -648,7 +648,7 @@ static void run(const op_call *c, bool backward, const float *src, float *dst)
     float *u = c->scratch;
     j.scratch = u + j.u_floats;
     j.circular = c->circular;
-    j.accumulate = backward;
+    j.accumulate = backward && !(c->overwrite & 1); /* the tiles cover all of dX */
     const float *w = c->in[1]->data, *bias = NULL;
     if (!backward && c->node->ninputs > 2 && c->in[2])
         bias = c->in[2]->data;

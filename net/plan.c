@@ -144,6 +144,35 @@ static status assign_offsets(plan *p)
     return ST_OK;
 }
 
+static status mark_overwrites(plan *p, const graph *g)
+{
+    bool *written = alloc_array((size_t)(p->nstorages ? p->nstorages : 1), sizeof *written, "plan");
+    if (!written)
+        return ST_ERROR;
+    for (int k = 0; k < p->nbwd; k++) {
+        int ni = p->bwd[k];
+        const graph_node *n = &g->nodes[ni];
+        for (int i = 0; i < n->ninputs; i++) {
+            int v = n->inputs[i];
+            if (v < 0 || !p->values[v].needs_grad || p->values[v].storage < 0)
+                continue;
+            int si = p->values[v].storage;
+            if (written[si])
+                continue;
+            written[si] = true;
+            bool twice = false;
+            for (int k2 = 0; k2 < n->ninputs; k2++)
+                twice |= k2 != i && n->inputs[k2] >= 0 && p->values[n->inputs[k2]].storage == si;
+            if (i < 64 && !twice && !p->storages[si].requested && op_backward_overwrites(n, i)) {
+                p->nodes[ni].overwrite |= (uint64_t)1 << i;
+                p->storages[si].overwritten = true;
+            }
+        }
+    }
+    free(written);
+    return ST_OK;
+}
+
 static status node_error(const graph *g, int node)
 {
     char subject[300];
@@ -339,6 +368,10 @@ status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layer
         s->requested = true;
         extend(&p->buffers[s->data], end);
     }
+    /* Gradients whose first writer in backward can write them whole (not
+     * seeds, not a value the node reads twice): no zeroing before. */
+    if (for_backward && mark_overwrites(p, g) != ST_OK)
+        goto fail;
     /* Data lifetimes: every forward read, every backward read. */
     for (int k = 0; k < p->nfwd; k++) {
         int ni = p->fwd[k];

@@ -30,6 +30,7 @@ typedef struct {
     int grad;
     int root; /* the value that owns the storage */
     bool requested; /* a member is a requested layer */
+    bool overwritten; /* its gradient's first writer writes it whole: no zeroing */
 } plan_storage;
 
 typedef struct {
@@ -44,6 +45,7 @@ typedef struct {
     int fwd_step, bwd_step;
     window_geom geo;
     int saved, scratch, bwd_scratch; /* buffer ids or -1 */
+    uint64_t overwrite; /* backward: bit i, the first write of input i's gradient (op_call) */
 } plan_node;
 
 typedef struct plan {

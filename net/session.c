@@ -249,7 +249,8 @@ status net_forward(net_session *s, const tensor *inputs, int ninputs, const int 
                      p->for_backward ? buffer_at(s, p, pn->saved) : NULL,
                      buffer_at(s, p, pn->scratch),
                      p->circular,
-                     NET_RELU_STANDARD};
+                     NET_RELU_STANDARD,
+                     0};
         op_forward(&c);
         if (ins != ins_small) {
             free(ins);
@@ -297,16 +298,18 @@ static void zero_bytes(void *p, size_t bytes)
     memset((char *)p + chunks * ZERO_CHUNK, 0, bytes - chunks * ZERO_CHUNK);
 }
 
-/* Zeroes the gradient buffers whose lifetime starts at `step` (but not the
- * seeds net_seed handed out: zeroed then, and written since). */
+/* Zeroes the gradient buffers whose lifetime starts at `step`, but not the
+ * seeds net_seed handed out (zeroed then, and written since) nor those their
+ * first writer writes whole. */
 static void start_gradients(net_session *s, const plan *p, int step)
 {
     for (int si = 0; si < p->nstorages; si++) {
         const plan_storage *st = &p->storages[si];
-        if (st->grad >= 0 && p->buffers[st->grad].first == step && !s->seed_given[si]) {
+        if (st->grad < 0 || p->buffers[st->grad].first != step || s->seed_given[si])
+            continue;
+        if (!st->overwritten)
             zero_bytes(buffer_at(s, p, st->grad), p->buffers[st->grad].bytes);
-            s->grad_touched[si] = false;
-        }
+        s->grad_touched[si] = false;
     }
 }
 
@@ -413,8 +416,17 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
         const plan_node *pn = &p->nodes[ni];
         start_gradients(s, p, pn->bwd_step);
         keep_gradients(s, p, pn->bwd_step);
-        if (!s->grad_touched[p->values[n->output].storage])
-            continue; /* a zero gradient adds nothing upstream */
+        if (!s->grad_touched[p->values[n->output].storage]) {
+            /* A zero gradient adds nothing upstream; but the gradients this
+             * node was to write first are still to be zeroed. */
+            for (int i = 0; i < n->ninputs && i < 64; i++)
+                if (pn->overwrite >> i & 1) {
+                    int si = p->values[n->inputs[i]].storage;
+                    zero_bytes(buffer_at(s, p, p->storages[si].grad),
+                               p->buffers[p->storages[si].grad].bytes);
+                }
+            continue;
+        }
         if (n->ninputs > 64) {
             ins = alloc_array((size_t)n->ninputs, sizeof *ins, "session");
             gin = alloc_array((size_t)n->ninputs, sizeof *gin, "session");
@@ -438,7 +450,8 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
                      buffer_at(s, p, pn->saved),
                      buffer_at(s, p, pn->bwd_scratch),
                      p->circular,
-                     opts->relu};
+                     opts->relu,
+                     pn->overwrite};
         op_backward(&c, &s->grad[n->output], gin);
         if (ins != ins_small) {
             free(ins);

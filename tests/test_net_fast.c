@@ -7,7 +7,9 @@
  *     the vector width, with −0, NaN and ±inf, the same bytes for any thread
  *     count;
  *   - net_seed: seeding in the engine's buffers gives the same gradient as
- *     seed tensors, alone or mixed, and refuses what it cannot seed. */
+ *     seed tensors, alone or mixed, and refuses what it cannot seed;
+ *   - first writers that write a gradient whole instead of adding to it,
+ *     also when they do not run. */
 #include "net_check.h"
 
 static rng gen;
@@ -169,12 +171,8 @@ static void test_relu(void)
                 bad += memcmp(&y->data[i], &want, sizeof want) != 0;
             }
             CHECK_OK(net_backward(s, &layer, &g, 1, NULL, &dx[t]));
-            for (int64_t i = 0; i < n; i++) {
-                float want = 0.0f; /* the zeroed gradient, plus g where x > 0 */
-                if (x.data[i] > 0)
-                    want += g.data[i];
-                bad += memcmp(&dx[t].data[i], &want, sizeof want) != 0;
-            }
+            for (int64_t i = 0; i < n; i++) /* g where x > 0, else 0 (±0 alike) */
+                bad += dx[t].data[i] != (x.data[i] > 0 ? g.data[i] : 0.0f);
             if (bad)
                 fprintf(stderr, "relu of %lld values, %d thread(s): %zu differ\n", (long long)n,
                         t ? 3 : 1, bad);
@@ -264,11 +262,74 @@ static void test_seed(void)
     net_model_close(m);
 }
 
+/* ---- first writers ------------------------------------------------------------------- */
+
+/* x → Relu (a) and x → Conv (b), both requested: backward runs b first, and
+ * b's gradient write is the first into dx, so it writes dx whole instead of
+ * adding. When b's seed is absent, b does not run, and dx must still start
+ * from zero. Each result against a fresh session's, over alternating
+ * requests (stale state would show). */
+static void backward_of(net_model *m, const tensor *x, const int *layers, int nlayers,
+                        const tensor *seeds, int nseeds, net_session *s, tensor *dx)
+{
+    net_forward_opts fo = {.for_backward = true};
+    CHECK_OK(net_forward(s, x, 1, layers, nlayers, &fo));
+    CHECK_OK(net_backward(s, layers, seeds, nseeds, NULL, dx));
+    (void)m;
+}
+
+static void test_first_writers(void)
+{
+    int64_t xs[4] = {1, 8, 20, 20}, ws[4] = {8, 8, 3, 3};
+    net_builder nb;
+    nb_begin(&nb, 4, xs);
+    int ra = nb_node(&nb, OP_RELU, NULL, INPUTS(nb.x));
+    int w = nb_const(&nb, &gen, -0.3, 0.3, 4, ws);
+    op_attrs ca = window_2d(OP_CONV, 3, 1, 1);
+    nb_node(&nb, OP_CONV, &ca, INPUTS(nb.x, w));
+    int b;
+    net_model *m = nb_model(&nb, &b);
+    int a = m->g->values[ra].node;
+    int both[2] = {a, b};
+    tensor x, seeds[2], dx, ref;
+    REQUIRE(make_tensor(&x, 4, xs, &gen, -1, 1) == ST_OK);
+    REQUIRE(make_tensor(&seeds[0], 4, xs, &gen, -1, 1) == ST_OK);
+    REQUIRE(make_tensor(&seeds[1], 4, xs, &gen, -1, 1) == ST_OK);
+    REQUIRE(tensor_alloc(&dx, 4, xs) == ST_OK && tensor_alloc(&ref, 4, xs) == ST_OK);
+    net_session *s;
+    REQUIRE(net_session_create(m, &s) == ST_OK);
+    for (int round = 0; round < 4; round++) {
+        bool only_a = round % 2;
+        backward_of(m, &x, both, 2, seeds, only_a ? 1 : 2, s, &dx);
+        net_session *fresh;
+        REQUIRE(net_session_create(m, &fresh) == ST_OK);
+        if (only_a) /* the reference: a alone, b never requested */
+            backward_of(m, &x, &a, 1, seeds, 1, fresh, &ref);
+        else
+            backward_of(m, &x, both, 2, seeds, 2, fresh, &ref);
+        net_session_free(fresh);
+        size_t bad = 0;
+        for (size_t i = 0; i < tensor_numel(&dx); i++)
+            bad += fabsf(dx.data[i] - ref.data[i]) > 1e-6f;
+        if (bad)
+            fprintf(stderr, "first writers, round %d: %zu values differ\n", round, bad);
+        CHECK(bad == 0);
+    }
+    net_session_free(s);
+    tensor_free(&x);
+    tensor_free(&seeds[0]);
+    tensor_free(&seeds[1]);
+    tensor_free(&dx);
+    tensor_free(&ref);
+    net_model_close(m);
+}
+
 int main(void)
 {
     rng_seed(&gen, 11);
     test_max_pool();
     test_relu();
     test_seed();
+    test_first_writers();
     return check_report("test_net_fast");
 }
