@@ -5,7 +5,6 @@
 #include "synth/synth.h"
 #include "synth/vec.h"
 
-#include <cblas.h>
 #include <math.h>
 
 size_t act_positions(act_shape s) { return (size_t)s.h * (size_t)s.w; }
@@ -95,7 +94,7 @@ size_t loss_guided_work(size_t guide_positions)
 
 /* a: C×N (N = H·W), guide: C×Q, work: rows×Q with rows = work_len / Q.
  * For a block of positions p: dots[p][q] = a_p·g_q = (aᵀ g)[p][q] (SGEMM,
- * aᵀ read with stride N), q* = argmax_q, S += dots[p][q*],
+ * aᵀ read with stride N, through net_gemm), q* = argmax_q, S += dots[p][q*],
  * grad[·, p] += scale·g[·, q*]. */
 double loss_guided_dream(const float *a, act_shape s, const float *guide,
                          size_t guide_positions, double scale, float *grad, float *work,
@@ -107,8 +106,8 @@ double loss_guided_dream(const float *a, act_shape s, const float *guide,
     double sum = 0;
     for (size_t p0 = 0; p0 < n; p0 += rows) {
         size_t block = n - p0 < rows ? n - p0 : rows;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)block, (int)q_count, s.c,
-                    1.0f, a + p0, (int)n, guide, (int)q_count, 0.0f, work, (int)q_count);
+        net_gemm(true, false, (int64_t)block, (int64_t)q_count, s.c, 1.0f, a + p0, (int64_t)n,
+                 guide, (int64_t)q_count, 0.0f, work, (int64_t)q_count);
         for (size_t r = 0; r < block; r++) {
             const float *dots = work + r * q_count;
             size_t best = 0;

@@ -6,19 +6,72 @@
  * Gradient, with K = C·N: ∂S/∂G = 2(G − A), and G = F Fᵀ / K gives
  * ∂S/∂F = (1/K)(∂S/∂G + ∂S/∂Gᵀ) F = (4/K)(G − A) F, since G and A are
  * symmetric. Both products are the hot path (C up to 512, N up to 10⁶) and go
- * through OpenBLAS: SSYRK for F Fᵀ (half the work of SGEMM), SGEMM for the
- * gradient, tile by tile so memory follows the tile. */
+ * through OpenBLAS, split over net's thread pool (OpenBLAS itself runs on one
+ * thread): F Fᵀ as square blocks of the upper triangle, one SGEMM each; the
+ * gradient through net_gemm. Blocks depend on C alone, so every element is
+ * computed by the same call whatever the thread count: same bytes. */
 #include "synth/synth.h"
 #include "synth/vec.h"
 
 #include <cblas.h>
 #include <string.h>
 
-/* gram: C×C, f: C×positions. gram += f fᵀ, upper triangle only. */
+/* The upper triangle of G = F Fᵀ in B×B blocks (bi ≤ bj), B = max(16, C/8)
+ * rounded up to 16: 10 blocks for C = 64, 36 for C ≥ 128, enough to keep
+ * a few threads busy while each SGEMM stays large (k = positions). */
+typedef struct {
+    float *gram;
+    const float *f;
+    int c, block, nblocks; /* nblocks per side */
+    int64_t positions;
+} gram_job;
+
+static int gram_block_size(int c)
+{
+    int b = c / 8 < 16 ? 16 : c / 8;
+    return (b + 15) / 16 * 16;
+}
+
+/* Block pair number p (row-major over the upper triangle) → (bi, bj). */
+static void gram_block_pair(int nblocks, int64_t p, int *bi, int *bj)
+{
+    int i = 0;
+    while (p >= nblocks - i) {
+        p -= nblocks - i;
+        i++;
+    }
+    *bi = i;
+    *bj = i + (int)p;
+}
+
+/* G[rows of bi, cols of bj] += F[bi] F[bj]ᵀ for each pair in [p0, p1). */
+static void gram_blocks(void *ctx, int64_t p0, int64_t p1, int thread)
+{
+    (void)thread;
+    const gram_job *j = ctx;
+    for (int64_t p = p0; p < p1; p++) {
+        int bi, bj;
+        gram_block_pair(j->nblocks, p, &bi, &bj);
+        int i0 = bi * j->block, j0 = bj * j->block;
+        int mi = j->c - i0 < j->block ? j->c - i0 : j->block;
+        int nj = j->c - j0 < j->block ? j->c - j0 : j->block;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, mi, nj, (int)j->positions, 1.0f,
+                    j->f + (size_t)i0 * (size_t)j->positions, (int)j->positions,
+                    j->f + (size_t)j0 * (size_t)j->positions, (int)j->positions, 1.0f,
+                    j->gram + (size_t)i0 * (size_t)j->c + j0, j->c);
+    }
+}
+
+/* gram: C×C, f: C×positions. gram += f fᵀ on the upper triangle (the lower
+ * triangle of diagonal blocks gets sums too; gram_finish overwrites it). */
 void gram_accumulate(float *gram, const float *f, int c, size_t positions)
 {
-    cblas_ssyrk(CblasRowMajor, CblasUpper, CblasNoTrans, c, (int)positions, 1.0f, f,
-                (int)positions, 1.0f, gram, c);
+    if (c <= 0 || positions == 0)
+        return;
+    gram_job j = {gram, f, c, gram_block_size(c), 0, (int64_t)positions};
+    j.nblocks = (c + j.block - 1) / j.block;
+    int64_t pairs = (int64_t)j.nblocks * (j.nblocks + 1) / 2;
+    parallel_for(pairs, gram_blocks, &j);
 }
 
 /* gram: C×C with its upper triangle = Σ_tiles F_t F_tᵀ over `positions` in

@@ -221,11 +221,13 @@ size_t loss_guided_work(size_t guide_positions);
  * w_l·C_l² here.
  *
  * The Gram is accumulable over tiles of positions (memory then follows the
- * tile): zero G, gram_accumulate each tile (G += F_t F_tᵀ, through SSYRK;
- * only the upper triangle is kept until gram_finish), then gram_finish with
+ * tile): zero G, gram_accumulate each tile (G += F_t F_tᵀ, as blocks of the
+ * upper triangle split over net's thread pool, one SGEMM each, the blocks
+ * fixed by C alone so any thread count gives the same bytes; only the upper
+ * triangle is kept until gram_finish), then gram_finish with
  * the total position count. The gradient is two-pass: gram_loss with the
  * global G gives dG = scale·4/(C·N)·(G − A); then each tile's gradient is
- * gram_backward: grad_t += dG F_t (SGEMM). */
+ * gram_backward: grad_t += dG F_t (net_gemm). */
 void gram_accumulate(float *gram, const float *f, int c, size_t positions);
 void gram_finish(float *gram, int c, size_t positions);
 void gram_compute(const float *f, act_shape s, float *gram); /* the three in one */

@@ -446,6 +446,35 @@ static void test_gram_gradient(void)
     free(a);
 }
 
+/* A Gram large enough to be split into blocks (C = 100: 16-row blocks, the
+ * last one partial): every entry against the double reference, and the same
+ * bytes with 1 and 3 threads (the blocks depend on C alone). */
+static void test_gram_blocks(void)
+{
+    act_shape s = {100, 9, 13};
+    size_t cc = (size_t)s.c * s.c;
+    float *a = random_floats(act_size(s)), *g1 = zeros(cc), *g3 = zeros(cc);
+    double *ad = to_double(a, act_size(s)), *ref = alloc_array(cc, sizeof *ref, "test");
+    REQUIRE(ref);
+    ref_gram(ad, s, ref);
+    int threads = net_threads();
+    net_set_threads(1);
+    gram_compute(a, s, g1);
+    net_set_threads(3);
+    gram_compute(a, s, g3);
+    net_set_threads(threads);
+    double worst = 0;
+    for (size_t i = 0; i < cc; i++)
+        worst = fmax(worst, fabs(g1[i] - ref[i]));
+    CHECK(worst < 1e-5);
+    CHECK(memcmp(g1, g3, cc * sizeof *g1) == 0);
+    free(a);
+    free(g1);
+    free(g3);
+    free(ad);
+    free(ref);
+}
+
 /* Copies `rows` rows of every channel, from row src_y0 of src (C×src_h×W)
  * to row dst_y0 of dst (C×dst_h×W): a tile of an image is a contiguous
  * C×rows×W block of its own. */
@@ -785,6 +814,7 @@ int main(void)
     test_gram_closed_form();
     test_gram_gradient();
     test_gram_tiled();
+    test_gram_blocks();
     test_objective();
     test_objective_tiled();
     test_neuron_centre();
