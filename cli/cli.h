@@ -46,6 +46,44 @@ void cli_install_signal_handlers(void);
 void cli_note(const char *message);
 extern int cli_quiet;
 
+/* ===== Synthesis commands: what they share (cli/render.c) =================
+ * style, dream, classvis, neuron and invert are each a cli_synthesis run
+ * by cli_synthesis_main: parse the table into the options (defaults first),
+ * a usage error for a missing required flag, then before any work check -o
+ * and --log-json, set threads and quiet, open the model; then `render` reads
+ * the command's input images and runs its render loop; the result is
+ * written (also when interrupted, exit 130/143, or stopped by a non-finite
+ * objective, exit 1) with the metadata synth.version, synth.command (the
+ * full command line, shell quoted), synth.model and synth.seed.
+ * Progress goes to stderr: a live line on a terminal, a plain line every 10
+ * seconds and at each octave's end otherwise, nothing with --quiet. */
+enum { CLI_COMMAND_LINE_MAX = 8192 };
+typedef struct {
+    const char *command;
+    const render_options *run;
+    net_model *model;
+    char *command_line;
+    FILE *log;
+    bool terminal, live;
+    double start, octave_start, last_line;
+    int octave, octave_iters;
+} cli_render;
+
+typedef struct {
+    const option_table *table;
+    size_t options_size;
+    size_t run_offset, model_offset; /* of the render_options and model_options */
+    void (*defaults)(void *options);
+    /* A usage error ("missing --content FILE") or NULL. */
+    const char *(*missing)(const void *options);
+    /* Reads the inputs (cli_read_image) and renders into *out. */
+    status (*render)(void *options, cli_render *r, const render_callbacks *cb, image *out);
+} cli_synthesis;
+
+int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv);
+/* Reads an image given by a flag; the error says "--flag: file: reason". */
+status cli_read_image(const char *flag, const char *path, image *im);
+
 /* ===== Commands: one run function per cli/cmd_<name>.c ===================== */
 int cmd_model(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -57,5 +95,10 @@ int cmd_filters(int argc, char **argv);
 int cmd_activations(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_top_patches(int argc, char **argv);
+int cmd_style(int argc, char **argv);
+int cmd_dream(int argc, char **argv);
+int cmd_classvis(int argc, char **argv);
+int cmd_neuron(int argc, char **argv);
+int cmd_invert(int argc, char **argv);
 
 #endif

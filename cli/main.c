@@ -16,6 +16,11 @@ static const cli_command commands[] = {
     {"activations", "a layer's feature maps for one input, as a grid", cmd_activations},
     {"embed", "feature rows of images at a layer, with nearest neighbours", cmd_embed},
     {"top-patches", "the image patches that most activate one channel", cmd_top_patches},
+    {"style", "style transfer: the content of one image in the style of others (Gatys)", cmd_style},
+    {"dream", "DeepDream: amplify what a layer sees in an image, over octaves", cmd_dream},
+    {"classvis", "class visualization: an image that maximises a class score", cmd_classvis},
+    {"neuron", "neuron visualization: an image that maximises one unit or channel", cmd_neuron},
+    {"invert", "feature inversion: an image from a layer's features of another", cmd_invert},
     {0},
 };
 

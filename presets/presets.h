@@ -100,4 +100,99 @@ void options_free(const option_table *t, void *opts);
      "class names, one per line (replaces the model's)"}
 #define MODEL_OPTION_SPEC_COUNT 7
 
+/* The option_spec entries (presets/presets.h) of every field, for a command
+ * whose options struct TYPE holds a reg_options at MEMBER: write
+ *     REG_OPTION_SPECS(style_options, reg),
+ * inside the command's option_spec array. The names are both the flags and
+ * the preset keys. */
+#define REG_OPTION_SPEC_(TYPE, MEMBER, NAME, KIND, FIELD, MIN, MAX, CHOICES, META, HELP) \
+    {.name = NAME, .type = KIND, .offset = offsetof(TYPE, MEMBER.FIELD), .min = MIN, .max = MAX, \
+     .choices = CHOICES, .metavar = META, .help = HELP}
+#define REG_OPTION_SPECS(TYPE, MEMBER)                                                                   \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "l2", OPT_NUMBER, l2, 0, 1e6, NULL, "W",                              \
+                     "weight of the L2 penalty on the image (Simonyan 2014); 0 = off"),                 \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "decay", OPT_NUMBER, decay, 0, 1, NULL, "D",                          \
+                     "shrink the image towards grey by this fraction each step (Yosinski 2015)"),       \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "blur-sigma", OPT_NUMBER, blur_sigma, 0, 1000, NULL, "PX",            \
+                     "Gaussian blur of this sigma every --blur-every steps; 0 = off"),                   \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "blur-every", OPT_INT, blur_every, 1, 1e9, NULL, "N",                 \
+                     "blur every N steps"),                                                             \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "clip-norm-pct", OPT_NUMBER, clip_norm_pct, 0, 100, NULL, "P",        \
+                     "zero the pixels whose norm is below this percentile; 0 = off"),                   \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "clip-contrib-pct", OPT_NUMBER, clip_contrib_pct, 0, 100, NULL, "P",  \
+                     "zero the pixels whose contribution |x.grad| is below this percentile; 0 = off"),  \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "clamp", OPT_FLAG, clamp, 0, 0, NULL, NULL,                           \
+                     "clamp the image to the valid pixel range every step"),                           \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "tv-weight", OPT_NUMBER, tv_weight, 0, 1e9, NULL, "W",                \
+                     "weight of the total-variation penalty; 0 = off"),                                 \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "tv-beta", OPT_NUMBER, tv_beta, 0.1, 10, NULL, "B",                   \
+                     "exponent beta of the total variation (2: smooth, 1: edge-preserving)"),          \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "jitter", OPT_INT, jitter, 0, 100000, NULL, "PX",                     \
+                     "shift the image by up to PX pixels each step, randomly"),                        \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "scale-jitter", OPT_NUMBER, scale_jitter, 0, 0.9, NULL, "F",          \
+                     "zoom by a random factor in [1-F, 1+F] each step"),                               \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "rotate-jitter", OPT_NUMBER, rotate_jitter, 0, 180, NULL, "DEG",      \
+                     "rotate by a random angle of up to DEG degrees each step"),                       \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "pad", OPT_INT, pad, 0, 100000, NULL, "PX",                           \
+                     "pad the image by PX pixels on each side before the random transforms"),          \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "boundary", OPT_CHOICE, boundary, 0, 0, REG_BOUNDARY_CHOICES, NULL,  \
+                     "how padding, jitter and rotation continue the image; wrap = circular"),          \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "param", OPT_CHOICE, param, 0, 0, REG_PARAM_CHOICES, NULL,           \
+                     "optimize the pixels, or the image's Fourier coefficients (Mordvintsev 2018)"),   \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "decorrelate", OPT_FLAG, decorrelate, 0, 0, NULL, NULL,               \
+                     "optimize in decorrelated colour space (ImageNet colour correlation)"),           \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "sigmoid", OPT_FLAG, sigmoid, 0, 0, NULL, NULL,                       \
+                     "squash the image into the valid range with a sigmoid (on with --param fourier)"),\
+    REG_OPTION_SPEC_(TYPE, MEMBER, "fourier-decay", OPT_NUMBER, fourier_decay, 0, 4, NULL, "D",          \
+                     "--param fourier: spectrum falls off as 1/f^D"),                                  \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "param-std", OPT_NUMBER, param_std, 0, 10, NULL, "S",                 \
+                     "std of the random initial parameters")
+enum { REG_OPTION_SPEC_COUNT = 19 };
+
+/* The shared run options of the synthesis commands (synth.h's
+ * render_options at MEMBER): size, iterations, octaves, seed, threads,
+ * tiles, logs, snapshots, quiet, output. */
+#define RENDER_OPTION_SPECS(TYPE, MEMBER)                                                             \
+    {"output", 'o', OPT_STRING, offsetof(TYPE, MEMBER.output), 0, 0, 0, 0, NULL, "FILE",              \
+     "write the result here (.png or .jpg); required"},                                              \
+    {"size", 0, OPT_INT, offsetof(TYPE, MEMBER.size), 1, 65536, 0, 0, NULL, "PX",                     \
+     "long side of the result in pixels"},                                                           \
+    {"iters", 0, OPT_INT, offsetof(TYPE, MEMBER.iters), 0, 1e7, 0, 0, NULL, "N",                     \
+     "iterations per octave"},                                                                       \
+    {"octaves", 0, OPT_INT, offsetof(TYPE, MEMBER.octaves), 1, 32, 0, 0, NULL, "N",                  \
+     "number of scales, coarse to fine"},                                                            \
+    {"octave-scale", 0, OPT_NUMBER, offsetof(TYPE, MEMBER.octave_scale), 1.01, 10, 0, 0, NULL, "S",  \
+     "size ratio between one octave and the next"},                                                  \
+    {"seed", 0, OPT_INT, offsetof(TYPE, MEMBER.seed), 0, 2147483647, 0, 0, NULL, "N",                \
+     "random seed: the same seed and --threads give the same image"},                               \
+    {"threads", 0, OPT_INT, offsetof(TYPE, MEMBER.threads), 0, 1024, 0, 0, NULL, "N",                \
+     "worker threads (default 0: one per CPU)"},                                                     \
+    {"tile", 0, OPT_INT, offsetof(TYPE, MEMBER.tile), 0, 65536, 0, 0, NULL, "PX",                    \
+     "run the network on windows of at most PX x PX (memory follows the tile); 0 = whole image"},  \
+    {"save-every", 0, OPT_INT, offsetof(TYPE, MEMBER.save_every), 0, 1e7, 0, 0, NULL, "N",           \
+     "also write the image every N iterations (OUT_<octave>_<iter>.png); 0 = never"},               \
+    {"log-json", 0, OPT_STRING, offsetof(TYPE, MEMBER.log_json), 0, 0, 0, 0, NULL, "FILE",           \
+     "write one JSON object per iteration (octave, iter, loss, each term) to FILE"},                \
+    {"quiet", 'q', OPT_FLAG, offsetof(TYPE, MEMBER.quiet), 0, 0, 0, 0, NULL, NULL,                   \
+     "no progress or notes on stderr"}
+#define RENDER_OPTION_SPEC_COUNT 11
+
+/* The optimizer choice of render_options at MEMBER (not for dream, whose
+ * normalized step is --step). */
+#define OPTIMIZER_OPTION_SPECS(TYPE, MEMBER)                                                          \
+    {"optimizer", 0, OPT_CHOICE, offsetof(TYPE, MEMBER.optimizer), 0, 0, 0, 0,                        \
+     "normalized|adam|lbfgs", NULL, "gradient steps normalized by mean |g|, Adam, or L-BFGS"},        \
+    {"lr", 0, OPT_NUMBER, offsetof(TYPE, MEMBER.lr), 1e-12, 1e6, 0, 0, NULL, "X",                     \
+     "step size (L-BFGS: the largest change of a pixel in the first step)"}
+#define OPTIMIZER_OPTION_SPEC_COUNT 2
+
+/* ===== The synthesis commands' tables (presets/render_tables.c) ============
+ * Each fills the command's options struct of synth/synth.h, whose
+ * *_options_default() gives the starting values. */
+extern const option_table style_table;    /* style_options */
+extern const option_table dream_table;    /* dream_options */
+extern const option_table classvis_table; /* classvis_options */
+extern const option_table neuron_table;   /* neuron_options */
+extern const option_table invert_table;   /* invert_options */
+
 #endif

@@ -308,54 +308,9 @@ void reg_options_default(reg_options *o);
 /* Checks every field; errors name the flag ("--tv-beta: must be > 0, got 0"). */
 status reg_options_check(const reg_options *o);
 
-/* The option_spec entries (presets/presets.h) of every field, for a command
- * whose options struct TYPE holds a reg_options at MEMBER: write
- *     REG_OPTION_SPECS(style_options, reg),
- * inside the command's option_spec array (presets/presets.h included). The
- * names are both the flags and the preset keys. */
-#define REG_OPTION_SPEC_(TYPE, MEMBER, NAME, KIND, FIELD, MIN, MAX, CHOICES, META, HELP) \
-    {.name = NAME, .type = KIND, .offset = offsetof(TYPE, MEMBER.FIELD), .min = MIN, .max = MAX, \
-     .choices = CHOICES, .metavar = META, .help = HELP}
-#define REG_OPTION_SPECS(TYPE, MEMBER)                                                                   \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "l2", OPT_NUMBER, l2, 0, 1e6, NULL, "W",                              \
-                     "weight of the L2 penalty on the image (Simonyan 2014); 0 = off"),                 \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "decay", OPT_NUMBER, decay, 0, 1, NULL, "D",                          \
-                     "shrink the image towards grey by this fraction each step (Yosinski 2015)"),       \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "blur-sigma", OPT_NUMBER, blur_sigma, 0, 1000, NULL, "PX",            \
-                     "Gaussian blur of this sigma every --blur-every steps; 0 = off"),                   \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "blur-every", OPT_INT, blur_every, 1, 1e9, NULL, "N",                 \
-                     "blur every N steps"),                                                             \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "clip-norm-pct", OPT_NUMBER, clip_norm_pct, 0, 100, NULL, "P",        \
-                     "zero the pixels whose norm is below this percentile; 0 = off"),                   \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "clip-contrib-pct", OPT_NUMBER, clip_contrib_pct, 0, 100, NULL, "P",  \
-                     "zero the pixels whose contribution |x.grad| is below this percentile; 0 = off"),  \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "clamp", OPT_FLAG, clamp, 0, 0, NULL, NULL,                           \
-                     "clamp the image to the valid pixel range every step"),                           \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "tv-weight", OPT_NUMBER, tv_weight, 0, 1e9, NULL, "W",                \
-                     "weight of the total-variation penalty; 0 = off"),                                 \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "tv-beta", OPT_NUMBER, tv_beta, 0.1, 10, NULL, "B",                   \
-                     "exponent beta of the total variation (2: smooth, 1: edge-preserving)"),          \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "jitter", OPT_INT, jitter, 0, 100000, NULL, "PX",                     \
-                     "shift the image by up to PX pixels each step, randomly"),                        \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "scale-jitter", OPT_NUMBER, scale_jitter, 0, 0.9, NULL, "F",          \
-                     "zoom by a random factor in [1-F, 1+F] each step"),                               \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "rotate-jitter", OPT_NUMBER, rotate_jitter, 0, 180, NULL, "DEG",      \
-                     "rotate by a random angle of up to DEG degrees each step"),                       \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "pad", OPT_INT, pad, 0, 100000, NULL, "PX",                           \
-                     "pad the image by PX pixels on each side before the random transforms"),          \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "boundary", OPT_CHOICE, boundary, 0, 0, REG_BOUNDARY_CHOICES, NULL,  \
-                     "how padding, jitter and rotation continue the image; wrap = circular"),          \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "param", OPT_CHOICE, param, 0, 0, REG_PARAM_CHOICES, NULL,           \
-                     "optimize the pixels, or the image's Fourier coefficients (Mordvintsev 2018)"),   \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "decorrelate", OPT_FLAG, decorrelate, 0, 0, NULL, NULL,               \
-                     "optimize in decorrelated colour space (ImageNet colour correlation)"),           \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "sigmoid", OPT_FLAG, sigmoid, 0, 0, NULL, NULL,                       \
-                     "squash the image into the valid range with a sigmoid (on with --param fourier)"),\
-    REG_OPTION_SPEC_(TYPE, MEMBER, "fourier-decay", OPT_NUMBER, fourier_decay, 0, 4, NULL, "D",          \
-                     "--param fourier: spectrum falls off as 1/f^D"),                                  \
-    REG_OPTION_SPEC_(TYPE, MEMBER, "param-std", OPT_NUMBER, param_std, 0, 10, NULL, "S",                 \
-                     "std of the random initial parameters")
-enum { REG_OPTION_SPEC_COUNT = 19 };
+/* The flags and preset keys of these fields (--l2, --tv-weight, ...) are
+ * presets/presets.h's REG_OPTION_SPECS; this folder knows no flag names
+ * except in the errors of reg_options_check. */
 
 /* ===== The context: all regularizers for one image size ====================
  * Owns the blur (plans made up front), the clipping scratch, the transform

@@ -151,18 +151,34 @@ status objective_add(objective *o, const loss_term *spec)
     return ST_OK;
 }
 
+status objective_set_weight(objective *o, int t, double weight)
+{
+    if (!isfinite(weight) || weight < 0)
+        return error_set(o->terms[t].label, "weight %g must be a finite number ≥ 0", weight);
+    o->terms[t].spec.weight = weight;
+    return ST_OK;
+}
+
+double objective_term_weight(const objective *o, int t) { return o->terms[t].spec.weight; }
+
 int objective_term_count(const objective *o) { return o->term_count; }
 const char *objective_term_label(const objective *o, int t) { return o->terms[t].label; }
 int objective_term_layer(const objective *o, int t) { return o->terms[t].layer; }
+loss_kind objective_term_kind(const objective *o, int t) { return o->terms[t].spec.kind; }
 int objective_layer_count(const objective *o) { return o->layer_count; }
 const char *objective_layer_name(const objective *o, int layer) { return o->layers[layer]; }
 double objective_term_value(const objective *o, int t) { return o->terms[t].value; }
+
+double objective_term_contribution(const objective *o, int t)
+{
+    return o->terms[t].sign * o->terms[t].spec.weight * o->terms[t].value;
+}
 
 double objective_value(const objective *o)
 {
     double v = 0;
     for (int t = 0; t < o->term_count; t++)
-        v += o->terms[t].sign * o->terms[t].spec.weight * o->terms[t].value;
+        v += objective_term_contribution(o, t);
     return v;
 }
 

@@ -12,6 +12,7 @@
 #define SYNTH_SYNTH_H
 
 #include "net/net.h"
+#include "regularizers/regularizers.h"
 
 /* ===== Images: the float image type, reading, writing, resampling ========== */
 
@@ -285,10 +286,15 @@ void objective_free(objective *o);
 /* Adds a term (index = objective_term_count before the call). Errors name
  * the term's label: "style:relu3_1: weight -1 must be a finite number ≥ 0". */
 status objective_add(objective *o, const loss_term *term);
+/* Changes term t's weight (same check as objective_add): render loops
+ * normalize weights per octave (e.g. a style term by its target's ‖A‖²). */
+status objective_set_weight(objective *o, int t, double weight);
+double objective_term_weight(const objective *o, int t);
 
 int objective_term_count(const objective *o);
 const char *objective_term_label(const objective *o, int t); /* "kind:layer" */
 int objective_term_layer(const objective *o, int t);         /* its layer index */
+loss_kind objective_term_kind(const objective *o, int t);
 int objective_layer_count(const objective *o);
 const char *objective_layer_name(const objective *o, int layer);
 
@@ -318,6 +324,8 @@ status objective_evaluate(objective *o, const float *const *acts, const act_shap
                           float *const *seeds);
 double objective_value(const objective *o);                /* Σ direction·weight·S */
 double objective_term_value(const objective *o, int t);    /* S_t since begin */
+/* direction_t · weight_t · S_t: term t's share of objective_value. */
+double objective_term_contribution(const objective *o, int t);
 
 /* ===== Optimizers ========================================================== */
 
@@ -386,6 +394,271 @@ size_t optim_evaluations(const optimizer *o); /* calls of fn so far */
 bool optim_converged(const optimizer *o); /* LBFGS found no descent: steps are no-ops */
 
 /* ===== Rendering: options, progress, the render loops ====================== */
+/* Every synthesis command is one loop (synth/render_engine.c):
+ *
+ *   params ─param→ image ─transform→ seen ─window, preprocess→ net forward
+ *     (only the layers the objective needs) → objective (value, seeds) →
+ *     net backward → adjoints back to the image → + regularizers (L2, TV) →
+ *     optimizer step on params → projections (decay, blur, clip, clamp)
+ *
+ * run over a pyramid of octaves. Images are in [0, 1] (the regularizers'
+ * range is reg_range_unit); the network sees them through the model's
+ * preprocessing (image_to_input) and gradients come back through its exact
+ * adjoint. The transform (jitter, scale, rotation, padding) is drawn anew
+ * each iteration and undone by its adjoint; with --boundary wrap the jitter
+ * is DeepDream's roll.
+ *
+ * Windows (tiled gradients): when the seen image is larger than `tile`, it
+ * is cut into cells on a grid whose origin is drawn at random each
+ * iteration; each cell is evaluated inside a tile×tile window that adds a
+ * margin of context around it (tile/16, a multiple of the deepest layer's
+ * stride), and a layer position belongs to the cell that holds its
+ * receptive field's centre. The tiled objective is the sum over cells; away
+ * from cell borders (by more than the receptive field less the margin) its
+ * gradient equals the untiled one. Memory follows the window, not the image.
+ * Style terms take two passes (the Gram of the whole image first, see the
+ * objective); CONTENT and INVERT targets are recomputed per window from the
+ * target image seen through the same transform.
+ *
+ * A model whose layers do not work at the image's size (a classifier with a
+ * fixed input, e.g. VGG's fully connected layers) gets the whole seen image
+ * resized to its declared input size (bilinear, with its adjoint), untiled.
+ *
+ * Nothing is allocated inside the iteration loop: buffers, plans, the
+ * regularizer context and the optimizer are made when an octave begins.
+ * Determinism: one rng seeded with the run's seed draws every random
+ * number, in a fixed order: same seed and thread count, same bytes. */
+
+/* The options every synthesis command shares (flags of the same names; the
+ * render loops read the first group, cli/ the second). */
+typedef struct {
+    int size;            /* --size PX: long side at the last octave; 0: the command's default */
+    int iters;           /* --iters N: iterations per octave */
+    int octaves;         /* --octaves N ≥ 1 */
+    double octave_scale; /* --octave-scale S > 1: each octave S times the size of the one before */
+    int seed;            /* --seed N */
+    int tile;            /* --tile PX: windows of at most PX×PX; 0 = the whole image */
+    int optimizer;       /* --optimizer: an optim_kind */
+    double lr;           /* --lr X: the optimizer's step size */
+    int save_every;      /* --save-every N: a snapshot every N iterations; 0 = none */
+    /* for cli/: */
+    int threads;         /* --threads N; 0 = one per CPU */
+    char *output;        /* -o FILE */
+    char *log_json;      /* --log-json FILE */
+    bool quiet;          /* --quiet */
+} render_options;
+
+/* Checks the shared options; errors name the flag. */
+status render_options_check(const render_options *o);
+
+/* What a render loop reports after each iteration. The values: each
+ * objective term's signed, weighted contribution (labels "kind:layer", e.g.
+ * "style:relu3_1"), then the regularizers' L2 + TV (label "reg"); they add
+ * up to loss, the objective the optimizer minimises. */
+typedef struct {
+    int octave, octaves;   /* 1-based */
+    int iter, iters;       /* 1-based, within the octave */
+    int width, height;     /* the octave's working image */
+    double loss;
+    int value_count;
+    const char *const *labels;
+    const double *values;
+    size_t evaluations;    /* objective evaluations in this octave so far */
+} render_progress;
+
+typedef struct {
+    /* After each iteration (may be NULL). */
+    void (*progress)(void *ctx, const render_progress *p);
+    /* Every save_every iterations (may be NULL): the image the run would
+     * return now, at the output's size. An error stops the run. */
+    status (*snapshot)(void *ctx, const image *im, int octave, int iter);
+    void *ctx;
+} render_callbacks;
+
+/* ----- The commands' options and loops -----------------------------------
+ * Each command has an options struct (its flags: presets.h's tables), a
+ * default, and a loop that takes the model (opened by the caller with
+ * model_open) and the input images (read by the caller: the loops read no
+ * files) and returns the result in *out (allocated).
+ *
+ * Interruption: when interrupt_signal is set, the loop stops within one
+ * window's work and returns ST_INTERRUPTED with the current image in *out
+ * (at the output's size). A non-finite objective or gradient returns
+ * ST_ERROR ("octave 2/4, iteration 31: the objective or its gradient is not
+ * finite ...") with the last good image in *out. On other errors *out is
+ * empty. */
+
+
+typedef struct {
+    model_options model;
+    reg_options reg;
+    render_options run;
+    char *content;                /* --content FILE (read by the caller) */
+    string_list styles;           /* --style FILE, repeatable */
+    number_list style_blend;      /* --style-blend w1,w2,...: one per style; empty = equal */
+    string_list content_layers;   /* --content-layers */
+    string_list style_layers;     /* --style-layers */
+    number_list style_layer_weights; /* --style-layer-weights: one per style layer; empty = equal */
+    double content_weight;        /* --content-weight */
+    double style_weight;          /* --style-weight */
+    char *init;                   /* --init content|random|FILE */
+    bool original_colors;         /* --original-colors */
+    double style_scale;           /* --style-scale: style images at this times the output's size */
+} style_options;
+
+/* Gatys et al. 2016 with neural-style's interface. The objective is
+ *   content_weight · Σ_l ½‖F_l − P_l‖² / ‖P_l‖²
+ *   + style_weight · Σ_l w_l Σ (G_l − A_l)² / ‖A_l‖²      (Σ w_l = 1)
+ *   + tv_weight · TV(image) + the other regularizers,
+ * each layer's term relative to its target's energy, so the weights mean
+ * the same on any network and input scale; A_l blends the style images'
+ * Grams. Octaves run coarse to fine, each starting from the previous
+ * result; style images are resized to style_scale × the octave's long side.
+ * original_colors keeps the content's chroma (YIQ): the result's
+ * luminance, the content's I and Q. */
+void style_options_default(style_options *o);
+/* What --init asks for: NULL or "content", "random", else an image file
+ * (the caller reads it and passes it as style_inputs.init). */
+typedef enum { STYLE_INIT_CONTENT, STYLE_INIT_RANDOM, STYLE_INIT_IMAGE } style_init;
+style_init style_init_kind(const char *init);
+typedef struct {
+    const image *content;     /* required */
+    const image *styles;      /* style_count of them, ≥ 1 */
+    int style_count;
+    const image *init;        /* --init FILE: the start image (any size), else NULL */
+} style_inputs;
+status render_style(const style_options *o, net_model *m, const style_inputs *in,
+                    const render_callbacks *cb, image *out);
+
+typedef struct {
+    model_options model;
+    reg_options reg;
+    render_options run;
+    char *input;       /* --input FILE */
+    char *layer;       /* --layer L */
+    int channel;       /* --channel C: dream on one channel (maximise its ½Σa²); −1 = all */
+    double step;       /* --step S: the normalized step, in 8-bit pixel levels */
+    char *guide;       /* --guide FILE */
+} dream_options;
+
+/* DeepDream (Mordvintsev et al. 2015): maximise ½Σa² at a layer (or the
+ * match with a guide image's features), normalized gradient steps of
+ * `step`/255, an octave pyramid whose detail (the change the dream made)
+ * is carried up to each larger octave: octave k starts from
+ * input_k + upsampled detail. Without --size the output has the input's
+ * size. */
+void dream_options_default(dream_options *o);
+status render_dream(const dream_options *o, net_model *m, const image *input,
+                    const image *guide /* NULL: none */, const render_callbacks *cb, image *out);
+
+typedef struct {
+    model_options model;
+    reg_options reg;
+    render_options run;
+    int class_index;   /* --class K */
+    char *layer;       /* --layer L: the class scores (default: the model's output, or the
+                          layer before it when that is a Softmax) */
+    bool logprob;      /* --logprob: maximise log softmax instead of the logit */
+} classvis_options;
+
+/* Class visualization (Simonyan et al. 2014; Olah et al. 2017): maximise the
+ * score of class K from a random start. */
+void classvis_options_default(classvis_options *o);
+/* The layer whose channel K is class K's score: --layer, else the model's
+ * output, or the layer before it when that is a Softmax. NULL when none. */
+const char *classvis_layer(const classvis_options *o, const net_model *m);
+status render_classvis(const classvis_options *o, net_model *m, const render_callbacks *cb,
+                       image *out);
+
+typedef struct {
+    model_options model;
+    reg_options reg;
+    render_options run;
+    char *layer;       /* --layer L */
+    int channel;       /* --channel C */
+    number_list unit;  /* --unit X,Y: the unit's position in the layer; empty = the centre */
+    bool channel_mean; /* --channel-mean: maximise the mean of the whole channel */
+} neuron_options;
+
+void neuron_options_default(neuron_options *o);
+status render_neuron(const neuron_options *o, net_model *m, const render_callbacks *cb,
+                     image *out);
+
+typedef struct {
+    model_options model;
+    reg_options reg;
+    render_options run;
+    char *input;       /* --input FILE */
+    char *layer;       /* --layer L */
+} invert_options;
+
+/* Feature inversion (Mahendran & Vedaldi 2015): from a random start,
+ * minimise ‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖² at a layer, plus the regularizers. */
+void invert_options_default(invert_options *o);
+status render_invert(const invert_options *o, net_model *m, const image *input,
+                     const render_callbacks *cb, image *out);
+
+/* ----- The engine: one objective on one model, an octave at a time ------
+ * The loop the commands share, for commands built on it (texture,
+ * animation) and for tests. */
+typedef struct render_engine render_engine;
+
+typedef struct {
+    net_model *model;        /* borrowed */
+    objective *obj;          /* borrowed; its terms are final (weights may change) */
+    const reg_options *reg;  /* copied */
+    optim_params optim;
+    int tile;                /* 0: one window */
+    bool circular_padding;   /* the net's pads wrap around (tileable output) */
+    int seed;
+} render_engine_config;
+
+/* Looks up the objective's layers (errors name the layer) and makes a
+ * session. */
+status render_engine_create(const render_engine_config *c, render_engine **out);
+void render_engine_free(render_engine *e);
+
+/* Starts an octave with a width×height image: regularizer context,
+ * optimizer, windows and buffers. start (width×height) gives the first
+ * image; NULL draws random params (reg_param_init with the options'
+ * param_std; with pixels, 0.5 + that noise). */
+status render_engine_begin(render_engine *e, int width, int height, const image *start);
+/* The image whose features are the CONTENT and INVERT terms' targets:
+ * width×height, borrowed until the next begin. Its features are computed
+ * through the same transform and windows as the image's. */
+status render_engine_set_target_image(render_engine *e, const image *target);
+/* Sets every GUIDE term's target to the features of `im` (any size, one
+ * window, no transform). */
+status render_engine_set_guide(render_engine *e, const image *im);
+/* The finished Gram (gram_compute) of `im` (any size, windowed like the
+ * image) at each STYLE term's layer: grams[t] gets C×C floats (allocated;
+ * the caller frees them) for style terms, NULL for others; channels[t] C. */
+status render_engine_grams(render_engine *e, const image *im, float **grams, int *channels);
+/* ‖features of `im`‖² at each term's layer (windowed like the image). */
+status render_engine_feature_energy(render_engine *e, const image *im, double *energy);
+
+/* One iteration: draws the transform and the window grid, takes an
+ * optimizer step, applies the projections. *f is the optimizer's value. */
+status render_engine_step(render_engine *e, long iter, double *f);
+/* The objective plus regularizers and its gradient with respect to the
+ * params, with the current transform and grid (what the optimizer calls). */
+status render_engine_evaluate(render_engine *e, const float *params, float *grad, double *f);
+size_t render_engine_param_count(const render_engine *e);
+float *render_engine_params(render_engine *e);
+/* The current image (width×height; *out allocated when empty). */
+status render_engine_image(render_engine *e, image *out);
+/* The last evaluation's values as in render_progress (labels and values
+ * live until the engine is freed). */
+int render_engine_values(const render_engine *e, const char *const **labels, const double **values);
+size_t render_engine_evaluations(const render_engine *e);
+/* Tests: the transform of the current octave, and the window grid's origin
+ * (set explicitly; −1 draws it each step again). */
+reg_context *render_engine_reg(render_engine *e);
+void render_engine_set_grid(render_engine *e, int oy, int ox);
+/* Window geometry of the current octave: window size and margin (0 when
+ * the image fits in one window). */
+void render_engine_windows(const render_engine *e, int *window_h, int *window_w, int *margin);
+
 
 /* ===== Explain: classify, saliency, adversarial, filters, activations, ... == */
 /* The lectures' tools for seeing what a network learned (classify, saliency,

@@ -772,6 +772,10 @@ static void test_objective_errors(void)
 
     CHECK_OK(objective_add(o, &(loss_term){.kind = LOSS_CLASS, .layer = "fc", .weight = 1,
                                            .channel = 10}));
+    CHECK_FAILS_WITH(objective_set_weight(o, 0, NAN), "class:fc: weight nan");
+    CHECK_OK(objective_set_weight(o, 0, 2.5));
+    CHECK(objective_term_weight(o, 0) == 2.5);
+    CHECK_OK(objective_set_weight(o, 0, 1));
     CHECK_OK(objective_add(o, &(loss_term){.kind = LOSS_CONTENT, .layer = "c", .weight = 1}));
     CHECK_OK(objective_add(o, &(loss_term){.kind = LOSS_STYLE, .layer = "c", .weight = 1}));
     CHECK_OK(objective_add(o, &(loss_term){.kind = LOSS_NEURON, .layer = "c", .weight = 1,

@@ -1,0 +1,290 @@
+/* What the synthesis commands (style, dream, classvis, neuron, invert)
+ * share on the command line: checking the output before any work, the
+ * model, threads, progress on stderr (a live line on a terminal, periodic
+ * lines otherwise), the --log-json file, snapshots, the PNG metadata, and
+ * writing the result also when interrupted or stopped by a non-finite
+ * objective. */
+#include "cli/cli.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Plain progress lines (not a terminal) at most this often, in seconds. */
+enum { PLAIN_PROGRESS_SECONDS = 10 };
+
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Appends s to buf (size n, NUL-terminated), quoted for a POSIX shell when
+ * it holds anything but safe characters. */
+static void append_quoted(char *buf, size_t n, const char *s)
+{
+    size_t len = strlen(buf);
+    bool safe = *s != '\0';
+    for (const char *p = s; *p; p++)
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=+.,/:@%", *p))
+            safe = false;
+    if (len + 1 < n && len > 0)
+        buf[len++] = ' ';
+    if (!safe && len + 1 < n)
+        buf[len++] = '\'';
+    for (const char *p = s; *p && len + 5 < n; p++) {
+        if (*p == '\'' && !safe) {
+            memcpy(buf + len, "'\\''", 4);
+            len += 4;
+        } else {
+            buf[len++] = *p;
+        }
+    }
+    if (!safe && len + 1 < n)
+        buf[len++] = '\'';
+    buf[len < n ? len : n - 1] = '\0';
+}
+
+/* Before any work: -o and --log-json, the shared options, threads, the
+ * command line for the metadata, the model. */
+static int cli_render_open(cli_render *r, const char *command, const render_options *run,
+                           const model_options *model, int argc, char **argv)
+{
+    memset(r, 0, sizeof *r);
+    r->command = command;
+    r->run = run;
+    cli_quiet = run->quiet;
+    if (!run->output)
+        return cli_usage(command, "missing -o FILE (the result)");
+    if (image_check_output(run->output) != ST_OK)
+        return cli_fail(ST_ERROR);
+    if (run->log_json) {
+        if (output_check_writable(run->log_json) != ST_OK)
+            return cli_fail(ST_ERROR);
+        r->log = fopen(run->log_json, "w");
+        if (!r->log)
+            return cli_fail(error_set(run->log_json, "cannot write the log"));
+    }
+    if (render_options_check(run) != ST_OK)
+        return cli_fail(ST_ERROR);
+    if (run->threads > 0)
+        net_set_threads(run->threads);
+    char *line = alloc_array(CLI_COMMAND_LINE_MAX, 1, "command line");
+    if (!line)
+        return cli_fail(ST_ERROR);
+    strcpy(line, "synth");
+    for (int i = 0; i < argc; i++)
+        append_quoted(line, CLI_COMMAND_LINE_MAX, argv[i]);
+    r->command_line = line;
+    if (model_open(model, &r->model) != ST_OK)
+        return cli_fail(ST_ERROR);
+    r->terminal = isatty(STDERR_FILENO);
+    r->start = r->octave_start = r->last_line = seconds_now();
+    return EXIT_OK;
+}
+
+/* Writes v as a JSON number (null when not finite). */
+static void json_number(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, "%.9g", v);
+    else
+        fputs("null", f);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void log_json(cli_render *r, const render_progress *p, double elapsed)
+{
+    FILE *f = r->log;
+    fprintf(f, "{\"octave\":%d,\"iter\":%d,\"loss\":", p->octave, p->iter);
+    json_number(f, p->loss);
+    for (int i = 0; i < p->value_count; i++) {
+        fputc(',', f);
+        json_string(f, p->labels[i]);
+        fputc(':', f);
+        json_number(f, p->values[i]);
+    }
+    fprintf(f, ",\"width\":%d,\"height\":%d,\"evaluations\":%zu,\"seconds\":%.3f}\n", p->width,
+            p->height, p->evaluations, elapsed);
+    fflush(f);
+}
+
+/* "1:02:03" or "2:03". */
+static void format_duration(double s, char *buf, size_t n)
+{
+    long t = isfinite(s) && s > 0 ? (long)(s + 0.5) : 0;
+    if (t >= 3600)
+        snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void on_progress(void *ctx, const render_progress *p)
+{
+    cli_render *r = ctx;
+    double now = seconds_now();
+    if (p->octave != r->octave) {
+        r->octave = p->octave;
+        r->octave_start = now - 1e-9;
+        r->octave_iters = 0;
+    }
+    r->octave_iters++;
+    if (r->log)
+        log_json(r, p, now - r->start);
+    if (cli_quiet)
+        return;
+    /* The rest, in iterations of this octave: later octaves are octave_scale²
+     * times as large each. */
+    double rate = r->octave_iters / (now - r->octave_start), left = p->iters - p->iter, grow = 1;
+    for (int k = p->octave + 1; k <= p->octaves; k++) {
+        grow *= r->run->octave_scale * r->run->octave_scale;
+        left += p->iters * grow;
+    }
+    char eta[32], elapsed[32];
+    format_duration(left / rate, eta, sizeof eta);
+    format_duration(now - r->start, elapsed, sizeof elapsed);
+    bool last = p->octave == p->octaves && p->iter == p->iters;
+    if (r->terminal) {
+        fprintf(stderr, "\r\033[Koctave %d/%d  iter %d/%d  loss %.5g  %.2f it/s  ETA %s", p->octave,
+                p->octaves, p->iter, p->iters, p->loss, rate, eta);
+        if (last)
+            fputc('\n', stderr);
+        r->live = !last;
+    } else if (now - r->last_line >= PLAIN_PROGRESS_SECONDS || p->iter == p->iters) {
+        fprintf(stderr, "synth: octave %d/%d iter %d/%d loss %.6g (%.2f it/s, %s elapsed, ETA %s)\n",
+                p->octave, p->octaves, p->iter, p->iters, p->loss, rate, elapsed, eta);
+        r->last_line = now;
+    }
+    fflush(stderr);
+}
+
+/* OUT.png → OUT_<iter>.png, or OUT_<octave>_<iter>.png with octaves. */
+static status snapshot_path(const cli_render *r, int octave, int iter, char *buf, size_t n)
+{
+    const char *out = r->run->output, *slash = strrchr(out, '/');
+    const char *dot = strrchr(slash ? slash + 1 : out, '.');
+    int stem = (int)(dot - out);
+    int len = r->run->octaves > 1 ? snprintf(buf, n, "%.*s_%d_%d%s", stem, out, octave, iter, dot)
+                                  : snprintf(buf, n, "%.*s_%d%s", stem, out, iter, dot);
+    if (len < 0 || (size_t)len >= n)
+        return error_set(out, "file name too long for --save-every");
+    return ST_OK;
+}
+
+static status write_image(cli_render *r, const char *path, const image *im)
+{
+    char seed[32];
+    snprintf(seed, sizeof seed, "%d", r->run->seed);
+    image_text text[] = {
+        {"synth.version", SYNTH_VERSION},
+        {"synth.command", r->command_line},
+        {"synth.model", (char *)net_model_name(r->model)},
+        {"synth.seed", seed},
+    };
+    image_write_options wo = {.text = text, .text_count = (int)(sizeof text / sizeof text[0])};
+    return image_write(path, im, &wo);
+}
+
+static status on_snapshot(void *ctx, const image *im, int octave, int iter)
+{
+    cli_render *r = ctx;
+    char path[4096];
+    if (snapshot_path(r, octave, iter, path, sizeof path) != ST_OK)
+        return ST_ERROR;
+    return write_image(r, path, im);
+}
+
+static render_callbacks cli_render_callbacks(cli_render *r)
+{
+    return (render_callbacks){.progress = on_progress, .snapshot = on_snapshot, .ctx = r};
+}
+
+static int cli_render_close(cli_render *r, status s, image *out)
+{
+    if (r->live) {
+        fputc('\n', stderr);
+        r->live = false;
+    }
+    int rc = EXIT_OK;
+    if (s != ST_OK) {
+        /* Keep the message: writing the image may replace it. */
+        char *why = string_dup(error_message());
+        if (out->data && write_image(r, r->run->output, out) == ST_OK && why)
+            error_set(NULL, "%s; the %s image is in %s", why,
+                      s == ST_INTERRUPTED ? "current" : "last good", r->run->output);
+        else if (why)
+            error_set(NULL, "%s", why);
+        free(why);
+        rc = cli_fail(s);
+    } else if (write_image(r, r->run->output, out) != ST_OK) {
+        rc = cli_fail(ST_ERROR);
+    } else if (!cli_quiet) {
+        char elapsed[32];
+        format_duration(seconds_now() - r->start, elapsed, sizeof elapsed);
+        fprintf(stderr, "synth: wrote %s (%dx%d) in %s\n", r->run->output, out->width, out->height,
+                elapsed);
+    }
+    image_free(out);
+    return rc;
+}
+
+static void cli_render_free(cli_render *r)
+{
+    if (r->log)
+        fclose(r->log);
+    net_model_close(r->model);
+    free(r->command_line);
+    memset(r, 0, sizeof *r);
+}
+
+status cli_read_image(const char *flag, const char *path, image *im)
+{
+    return image_read(path, im) == ST_OK ? ST_OK : error_prefix(flag);
+}
+
+int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv)
+{
+    const char *command = c->table->command;
+    void *o = alloc_array(1, c->options_size, command);
+    if (!o)
+        return cli_fail(ST_ERROR);
+    c->defaults(o);
+    option_state st;
+    cli_render r = {0};
+    image out = {0};
+    int rc = option_state_init(&st, c->table, o) == ST_OK ? cli_parse(&st, argc, argv) : cli_fail(ST_ERROR);
+    const char *missing = rc == EXIT_OK && c->missing ? c->missing(o) : NULL;
+    if (rc == CLI_HELP_PRINTED) {
+        rc = EXIT_OK;
+    } else if (missing) {
+        rc = cli_usage(command, "%s", missing);
+    } else if (rc == EXIT_OK &&
+               (rc = cli_render_open(&r, command, (const render_options *)((char *)o + c->run_offset),
+                                     (const model_options *)((char *)o + c->model_offset), argc, argv)) ==
+                   EXIT_OK) {
+        render_callbacks cb = cli_render_callbacks(&r);
+        rc = cli_render_close(&r, c->render(o, &r, &cb, &out), &out);
+    }
+    image_free(&out);
+    cli_render_free(&r);
+    options_free(c->table, o);
+    free(o);
+    return rc;
+}

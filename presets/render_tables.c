@@ -1,0 +1,158 @@
+/* The option tables of the synthesis commands: style, dream, classvis,
+ * neuron, invert. Each entry is a flag and a preset key; the defaults are
+ * the *_options_default() of synth/synth.h, quoted in the help. */
+#include "presets/presets.h"
+
+#include <stddef.h>
+
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const option_spec style_specs[] = {
+    {"content", 0, OPT_STRING, offsetof(style_options, content), 0, 0, 0, 0, NULL, "FILE",
+     "the content image; required"},
+    {"style", 0, OPT_STRINGS, offsetof(style_options, styles), 0, 0, 0, 64, NULL, "FILE",
+     "a style image; repeat for several; required"},
+    {"style-blend", 0, OPT_NUMBERS, offsetof(style_options, style_blend), 0, 1e9, 1, 64, NULL, "W,...",
+     "weights of the style images, one each (default: equal)"},
+    {"content-layers", 0, OPT_LIST, offsetof(style_options, content_layers), 0, 0, 1, 64, NULL, "L,...",
+     "layers matched to the content (default relu4_2)"},
+    {"style-layers", 0, OPT_LIST, offsetof(style_options, style_layers), 0, 0, 1, 64, NULL, "L,...",
+     "layers whose Gram matrices are matched to the style (default relu1_1,relu2_1,relu3_1,"
+     "relu4_1,relu5_1)"},
+    {"style-layer-weights", 0, OPT_NUMBERS, offsetof(style_options, style_layer_weights), 0, 1e9, 1, 64,
+     NULL, "W,...", "weight of each style layer (default: equal)"},
+    {"content-weight", 0, OPT_NUMBER, offsetof(style_options, content_weight), 0, 1e12, 0, 0, NULL, "W",
+     "weight of the content's relative feature error (default 1; 0 = texture)"},
+    {"style-weight", 0, OPT_NUMBER, offsetof(style_options, style_weight), 0, 1e12, 0, 0, NULL, "W",
+     "weight of the style's relative Gram error (default 1000)"},
+    {"init", 0, OPT_STRING, offsetof(style_options, init), 0, 0, 0, 0, NULL, "content|random|FILE",
+     "start from the content (default), from noise, or from an image"},
+    {"original-colors", 0, OPT_FLAG, offsetof(style_options, original_colors), 0, 0, 0, 0, NULL, NULL,
+     "keep the content's colours: transfer only the luminance (YIQ)"},
+    {"style-scale", 0, OPT_NUMBER, offsetof(style_options, style_scale), 0.01, 100, 0, 0, NULL, "X",
+     "style images at X times the result's size (default 1; smaller = larger brush strokes)"},
+    OPTIMIZER_OPTION_SPECS(style_options, run),
+    RENDER_OPTION_SPECS(style_options, run),
+    REG_OPTION_SPECS(style_options, reg),
+    MODEL_OPTION_SPECS(style_options, model),
+};
+
+const option_table style_table = {
+    "style",
+    "synth style --content C --style S [--style S2 ...] -o OUT [options]",
+    "Style transfer (Gatys, Ecker & Bethge 2016): an image with the content of C\n"
+    "(its features at --content-layers) and the style of S (the Gram matrices of\n"
+    "its features at --style-layers). Each term is relative to its target's\n"
+    "energy, so the weights work on any network. Defaults: --size 512, --iters 300,\n"
+    "L-BFGS (--lr 0.1), --init content, --tv-weight 1e-5, the built-in network.",
+    style_specs,
+    COUNT(style_specs),
+    0, 0, 0,
+};
+
+static const option_spec dream_specs[] = {
+    {"input", 0, OPT_STRING, offsetof(dream_options, input), 0, 0, 0, 0, NULL, "FILE",
+     "the image to dream on; required"},
+    {"layer", 0, OPT_STRING, offsetof(dream_options, layer), 0, 0, 0, 0, NULL, "L",
+     "the layer to amplify (default relu4_2; e.g. inception_4c on GoogLeNet)"},
+    {"channel", 0, OPT_INT, offsetof(dream_options, channel), 0, 1e6, 0, 0, NULL, "C",
+     "amplify only channel C (its mean) instead of the whole layer"},
+    {"step", 0, OPT_NUMBER, offsetof(dream_options, step), 1e-6, 255, 0, 0, NULL, "S",
+     "step size in 8-bit pixel levels, normalized by the mean gradient (default 1.5)"},
+    {"guide", 0, OPT_STRING, offsetof(dream_options, guide), 0, 0, 0, 0, NULL, "FILE",
+     "dream towards this image's features (each position matched to its best guide feature)"},
+    RENDER_OPTION_SPECS(dream_options, run),
+    REG_OPTION_SPECS(dream_options, reg),
+    MODEL_OPTION_SPECS(dream_options, model),
+};
+
+const option_table dream_table = {
+    "dream",
+    "synth dream --input IMG -o OUT [--layer L] [--channel C] [--step S] [--guide IMG] [options]",
+    "DeepDream (Mordvintsev et al. 2015): amplify what a layer sees in the image,\n"
+    "octave by octave, carrying the dream's detail up to each larger octave.\n"
+    "Defaults as the deepdream notebook: --octaves 4, --octave-scale 1.4,\n"
+    "--iters 10, --step 1.5, --jitter 32 with --boundary wrap (a random roll),\n"
+    "--clamp; --tile 1024. Without --size the result has the input's size.",
+    dream_specs,
+    COUNT(dream_specs),
+    0, 0, 0,
+};
+
+static const option_spec classvis_specs[] = {
+    {"class", 0, OPT_INT, offsetof(classvis_options, class_index), 0, 1e6, 0, 0, NULL, "K",
+     "the class to visualize (its index in the model's output); required"},
+    {"layer", 0, OPT_STRING, offsetof(classvis_options, layer), 0, 0, 0, 0, NULL, "L",
+     "the layer of class scores (default: the model's output, or its input when it is a Softmax)"},
+    {"logprob", 0, OPT_FLAG, offsetof(classvis_options, logprob), 0, 0, 0, 0, NULL, NULL,
+     "maximise the log-softmax probability instead of the logit"},
+    OPTIMIZER_OPTION_SPECS(classvis_options, run),
+    RENDER_OPTION_SPECS(classvis_options, run),
+    REG_OPTION_SPECS(classvis_options, reg),
+    MODEL_OPTION_SPECS(classvis_options, model),
+};
+
+#define VIS_DEFAULTS                                                                          \
+    "Defaults follow Lucid: --param fourier --decorrelate (with a sigmoid), --pad 16,\n"     \
+    "--jitter 8, --scale-jitter 0.1, --rotate-jitter 10, Adam --lr 0.05, --iters 256;\n"     \
+    "--size: the model's input size less the padding (else 224). For plain pixel\n"          \
+    "ascent: --param pixel --no-decorrelate --pad 0 --jitter 0 --scale-jitter 0\n"            \
+    "--rotate-jitter 0 (add --l2, --blur-sigma, --clip-norm-pct for Simonyan/Yosinski)."
+
+const option_table classvis_table = {
+    "classvis",
+    "synth classvis --class K -o OUT [options]",
+    "Class visualization (Simonyan et al. 2014; Olah et al. 2017): an image that\n"
+    "maximises the score of class K, from a random start.\n" VIS_DEFAULTS,
+    classvis_specs,
+    COUNT(classvis_specs),
+    0, 0, 0,
+};
+
+static const option_spec neuron_specs[] = {
+    {"layer", 0, OPT_STRING, offsetof(neuron_options, layer), 0, 0, 0, 0, NULL, "L",
+     "the layer; required"},
+    {"channel", 0, OPT_INT, offsetof(neuron_options, channel), 0, 1e6, 0, 0, NULL, "C",
+     "the channel; required"},
+    {"unit", 0, OPT_NUMBERS, offsetof(neuron_options, unit), 0, 1e6, 2, 2, NULL, "X,Y",
+     "the unit's position in the layer (default: the centre)"},
+    {"channel-mean", 0, OPT_FLAG, offsetof(neuron_options, channel_mean), 0, 0, 0, 0, NULL, NULL,
+     "maximise the mean of the whole channel instead of one unit"},
+    OPTIMIZER_OPTION_SPECS(neuron_options, run),
+    RENDER_OPTION_SPECS(neuron_options, run),
+    REG_OPTION_SPECS(neuron_options, reg),
+    MODEL_OPTION_SPECS(neuron_options, model),
+};
+
+const option_table neuron_table = {
+    "neuron",
+    "synth neuron --layer L --channel C [--unit X,Y] -o OUT [options]",
+    "Neuron visualization: an image that maximises one unit of channel C at layer L\n"
+    "(or the whole channel's mean), from a random start.\n" VIS_DEFAULTS,
+    neuron_specs,
+    COUNT(neuron_specs),
+    0, 0, 0,
+};
+
+static const option_spec invert_specs[] = {
+    {"input", 0, OPT_STRING, offsetof(invert_options, input), 0, 0, 0, 0, NULL, "FILE",
+     "the image whose features are inverted; required"},
+    {"layer", 0, OPT_STRING, offsetof(invert_options, layer), 0, 0, 0, 0, NULL, "L",
+     "the layer to invert (default relu4_1)"},
+    OPTIMIZER_OPTION_SPECS(invert_options, run),
+    RENDER_OPTION_SPECS(invert_options, run),
+    REG_OPTION_SPECS(invert_options, reg),
+    MODEL_OPTION_SPECS(invert_options, model),
+};
+
+const option_table invert_table = {
+    "invert",
+    "synth invert --input IMG --layer L -o OUT [options]",
+    "Feature inversion (Mahendran & Vedaldi 2015): from noise, an image whose\n"
+    "features at layer L match those of IMG, minimising |F(x) - F(IMG)|^2 /\n"
+    "|F(IMG)|^2 plus total variation. Defaults: --size 256, --iters 200, L-BFGS\n"
+    "(--lr 0.1), --tv-weight 1e-4 --tv-beta 2.",
+    invert_specs,
+    COUNT(invert_specs),
+    0, 0, 0,
+};

@@ -1,0 +1,129 @@
+# The synthesis commands on the command line: each writes its image with
+# metadata; --log-json and --save-every; the same seed gives the same bytes;
+# bad flags and inputs give one-line errors with the right exit codes and
+# write nothing; a non-finite objective keeps the last good image (exit 1);
+# SIGINT and SIGTERM write the current image and exit 130 / 143.
+. "$(dirname "$0")/lib.sh"
+E=$SYNTH_SOURCE_DIR/docs/examples
+SMOOTH=$SYNTH_TEST_DATA/render/smooth.onnx
+BAD=$SYNTH_TEST_DATA/render/nonfinite.onnx
+
+size_is() { # FILE WxH
+    "$SYNTH" info "$1" >"$T/info" 2>&1 || fail "$1 is not a complete image: $(cat "$T/info")"
+    local w h
+    w=$(sed -n 's/^width: //p' "$T/info")
+    h=$(sed -n 's/^height: //p' "$T/info")
+    [ "${w}x${h}" = "$2" ] || fail "$1 is ${w}x${h}, expected $2"
+}
+
+# ---- each command makes an image --------------------------------------------
+expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 48 --iters 3 -o "$T/style.png"
+size_is "$T/style.png" 48x36
+grep -q "wrote $T/style.png (48x36)" "$T/err" || fail "style says what it wrote: $(cat "$T/err")"
+expect_ok "$SYNTH" dream --input "$E/content.jpg" --size 64 --octaves 2 --iters 2 --layer relu3_1 -o "$T/dream.jpg"
+size_is "$T/dream.jpg" 64x48
+expect_ok "$SYNTH" classvis --class 3 --size 40 --iters 3 -o "$T/classvis.png"
+size_is "$T/classvis.png" 40x40
+grep -q "note: the built-in network has random features" "$T/err" || fail "classvis notes the built-in network"
+expect_ok "$SYNTH" neuron --model "$SMOOTH" --layer act3 --channel 2 --unit 1,1 --size 32 --iters 3 -o "$T/neuron.png"
+size_is "$T/neuron.png" 32x32
+expect_ok "$SYNTH" invert --input "$E/content.jpg" --layer relu2_1 --size 40 --iters 3 -o "$T/invert.png"
+size_is "$T/invert.png" 40x30
+
+# --quiet: nothing on stderr
+expect_ok "$SYNTH" classvis --class 3 --size 40 --iters 2 --quiet -o "$T/q.png"
+[ -s "$T/err" ] && fail "--quiet prints nothing: $(cat "$T/err")"
+
+# ---- metadata, log, snapshots -------------------------------------------------
+"$SYNTH" info "$T/style.png" >"$T/meta"
+grep -q '^synth.version: ' "$T/meta" || fail "synth.version stored"
+grep -qF "synth.command: synth style --content $E/content.jpg --style $E/style.jpg --size 48 --iters 3 -o $T/style.png" "$T/meta" \
+    || fail "synth.command stored: $(grep synth.command "$T/meta")"
+grep -q '^synth.model: default$' "$T/meta" || fail "synth.model stored"
+grep -q '^synth.seed: 0$' "$T/meta" || fail "synth.seed stored"
+
+expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 40 --iters 4 --save-every 2 \
+    --log-json "$T/log.json" -o "$T/snap.png"
+[ "$(wc -l <"$T/log.json")" = 4 ] || fail "one JSON line per iteration: $(cat "$T/log.json")"
+for key in '"octave":1' '"iter":4' '"loss":' '"style:relu3_1":' '"content:relu4_2":' '"reg":'; do
+    grep -qF "$key" "$T/log.json" || fail "the log has $key"
+done
+/usr/bin/python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/log.json" 2>/dev/null \
+    || { command -v /usr/bin/python3 >/dev/null && fail "the log is JSON lines"; }
+size_is "$T/snap_2.png" 40x30
+size_is "$T/snap_4.png" 40x30
+expect_ok "$SYNTH" classvis --class 1 --size 32 --octaves 2 --iters 2 --save-every 2 -o "$T/oct.png"
+size_is "$T/oct_1_2.png" 32x32
+size_is "$T/oct_2_2.png" 32x32
+
+# ---- the same seed, the same bytes -------------------------------------------
+for run in 1 2; do
+    expect_ok "$SYNTH" classvis --model "$SMOOTH" --class 2 --size 40 --iters 5 --seed 9 --threads 2 -o "$T/seed.png"
+    cp "$T/seed.png" "$T/seed$run.png"
+done
+cmp -s "$T/seed1.png" "$T/seed2.png" || fail "same seed and threads give the same bytes"
+expect_ok "$SYNTH" classvis --model "$SMOOTH" --class 2 --size 40 --iters 5 --seed 10 --threads 2 -o "$T/seed.png"
+cmp -s "$T/seed1.png" "$T/seed.png" && fail "another seed gives another image"
+for run in 1 2; do
+    expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 40 --iters 3 --init random \
+        --seed 4 -o "$T/sseed.png"
+    cp "$T/sseed.png" "$T/sseed$run.png"
+done
+cmp -s "$T/sseed1.png" "$T/sseed2.png" || fail "style: same seed, same bytes"
+
+# ---- usage errors (exit 2) ------------------------------------------------------
+expect_fail 2 "missing --content" "$SYNTH" style --style "$E/style.jpg" -o "$T/x.png"
+expect_fail 2 "missing --style" "$SYNTH" style --content "$E/content.jpg" -o "$T/x.png"
+expect_fail 2 "missing -o" "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg"
+expect_fail 2 "missing --input" "$SYNTH" dream -o "$T/x.png"
+expect_fail 2 "missing --class" "$SYNTH" classvis -o "$T/x.png"
+expect_fail 2 "missing --layer" "$SYNTH" neuron --channel 1 -o "$T/x.png"
+expect_fail 2 "missing --channel" "$SYNTH" neuron --layer relu1_1 -o "$T/x.png"
+expect_fail 2 "unknown option '--sise'" "$SYNTH" classvis --class 1 --sise 40 -o "$T/x.png"
+expect_fail 2 "--iters: '-1' is not" "$SYNTH" classvis --class 1 --iters -1 -o "$T/x.png"
+expect_fail 2 "--octave-scale: '0.5' is not" "$SYNTH" dream --input "$E/content.jpg" --octave-scale 0.5 -o "$T/x.png"
+expect_fail 2 "--optimizer: 'sgd' is not one of" "$SYNTH" style --optimizer sgd --content a --style b -o "$T/x.png"
+expect_fail 2 "--unit: '1' needs at least 2" "$SYNTH" neuron --layer relu1_1 --channel 1 --unit 1 -o "$T/x.png"
+expect_fail 2 "--param: 'wavelet' is not one of" "$SYNTH" classvis --class 1 --param wavelet -o "$T/x.png"
+
+# ---- errors (exit 1, one line), nothing written -------------------------------
+expect_fail 1 "unknown image file extension '.gif'" "$SYNTH" classvis --class 1 -o "$T/x.gif"
+expect_fail 1 "$T/no/such/dir" "$SYNTH" classvis --class 1 -o "$T/no/such/dir/x.png"
+expect_fail 1 "--content: $T/missing.jpg" "$SYNTH" style --content "$T/missing.jpg" --style "$E/style.jpg" -o "$T/x.png"
+printf 'not an image' >"$T/junk.png"
+expect_fail 1 "--style: $T/junk.png" "$SYNTH" style --content "$E/content.jpg" --style "$T/junk.png" -o "$T/x.png"
+expect_fail 1 "relu9_9: no such layer" "$SYNTH" dream --input "$E/content.jpg" --layer relu9_9 --size 32 -o "$T/x.png"
+expect_fail 1 "--style-blend: has 2 weights for 1 style images" "$SYNTH" style --content "$E/content.jpg" \
+    --style "$E/style.jpg" --style-blend 1,2 --size 32 -o "$T/x.png"
+expect_fail 1 "--tile: 20 is too small" "$SYNTH" dream --input "$E/content.jpg" --size 200 --tile 20 -o "$T/x.png"
+expect_fail 1 "class:logits: channel 12 is out of range" "$SYNTH" classvis --model "$SMOOTH" --class 12 --size 32 \
+    -o "$T/x.png"
+expect_fail 1 "none.onnx: cannot open" "$SYNTH" classvis --model "$T/none.onnx" --class 1 -o "$T/x.png"
+[ -e "$T/x.png" ] && fail "no output after an error"
+
+# ---- a non-finite objective: exit 1, the last good image kept --------------------
+expect_fail 1 "the objective or its gradient is not finite" "$SYNTH" neuron --model "$BAD" --layer bad --channel 0 \
+    --size 32 --iters 5 -o "$T/nan.png"
+grep -qF "the last good image is in $T/nan.png" "$T/err" || fail "says where the image is: $(cat "$T/err")"
+size_is "$T/nan.png" 32x32
+
+# ---- SIGINT / SIGTERM: the current image, exit 130 / 143 ---------------------------
+interrupt() { # SIGNAL CODE
+    rm -f "$T/int.png" "$T/int.json"
+    "$SYNTH" dream --input "$E/content.jpg" --size 96 --octaves 1 --iters 100000 --log-json "$T/int.json" \
+        -o "$T/int.png" >"$T/out" 2>"$T/err" &
+    local pid=$! waited=0
+    while [ ! -s "$T/int.json" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
+    kill -"$1" $pid
+    wait $pid
+    local rc=$?
+    [ $rc = "$2" ] || fail "SIG$1: exit $rc, expected $2: $(cat "$T/err")"
+    grep -q "interrupted at octave 1/1; the current image is in $T/int.png" "$T/err" \
+        || fail "SIG$1 says so: $(cat "$T/err")"
+    size_is "$T/int.png" 96x72
+    ls "$T" | grep -q '^\.' && fail "no temporary left behind"
+}
+interrupt INT 130
+interrupt TERM 143
+
+finish
