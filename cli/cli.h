@@ -65,7 +65,7 @@ typedef struct {
     char *command_line;
     FILE *log;
     bool terminal, live;
-    double start, octave_start, last_line;
+    double start, octave_start, last_line, last_report;
     int octave, octave_iters;
 } cli_render;
 

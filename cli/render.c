@@ -82,7 +82,7 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
     if (model_open(model, &r->model) != ST_OK)
         return cli_fail(ST_ERROR);
     r->terminal = isatty(STDERR_FILENO);
-    r->start = r->octave_start = r->last_line = seconds_now();
+    r->start = r->octave_start = r->last_line = r->last_report = seconds_now();
     return EXIT_OK;
 }
 
@@ -140,12 +140,13 @@ static void on_progress(void *ctx, const render_progress *p)
 {
     cli_render *r = ctx;
     double now = seconds_now();
-    if (p->octave != r->octave) {
+    if (p->octave != r->octave) { /* the octave began when the last one's last step ended */
         r->octave = p->octave;
-        r->octave_start = now - 1e-9;
+        r->octave_start = r->last_report;
         r->octave_iters = 0;
     }
     r->octave_iters++;
+    r->last_report = now;
     if (r->log)
         log_json(r, p, now - r->start);
     if (cli_quiet)

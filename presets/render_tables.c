@@ -43,8 +43,9 @@ const option_table style_table = {
     "Style transfer (Gatys, Ecker & Bethge 2016): an image with the content of C\n"
     "(its features at --content-layers) and the style of S (the Gram matrices of\n"
     "its features at --style-layers). Each term is relative to its target's\n"
-    "energy, so the weights work on any network. Defaults: --size 512, --iters 300,\n"
-    "L-BFGS (--lr 0.1), --init content, --tv-weight 1e-5, the built-in network.",
+    "energy, so the weights work on any network. Defaults: --size 512, --octaves 2\n"
+    "(--octave-scale 2, coarse to fine), --iters 100 per octave, L-BFGS (--lr 0.1),\n"
+    "--init content, --tv-weight 1e-5, the built-in network.",
     style_specs,
     COUNT(style_specs),
     0, 0, 0,
@@ -138,7 +139,7 @@ static const option_spec invert_specs[] = {
     {"input", 0, OPT_STRING, offsetof(invert_options, input), 0, 0, 0, 0, NULL, "FILE",
      "the image whose features are inverted; required"},
     {"layer", 0, OPT_STRING, offsetof(invert_options, layer), 0, 0, 0, 0, NULL, "L",
-     "the layer to invert (default relu4_1)"},
+     "the layer to invert (default relu3_1)"},
     OPTIMIZER_OPTION_SPECS(invert_options, run),
     RENDER_OPTION_SPECS(invert_options, run),
     REG_OPTION_SPECS(invert_options, reg),
@@ -147,11 +148,11 @@ static const option_spec invert_specs[] = {
 
 const option_table invert_table = {
     "invert",
-    "synth invert --input IMG --layer L -o OUT [options]",
+    "synth invert --input IMG [--layer L] -o OUT [options]",
     "Feature inversion (Mahendran & Vedaldi 2015): from noise, an image whose\n"
     "features at layer L match those of IMG, minimising |F(x) - F(IMG)|^2 /\n"
     "|F(IMG)|^2 plus total variation. Defaults: --size 256, --iters 200, L-BFGS\n"
-    "(--lr 0.1), --tv-weight 1e-4 --tv-beta 2.",
+    "(--lr 0.1), --layer relu3_1, --tv-weight 1e-5 --tv-beta 2.",
     invert_specs,
     COUNT(invert_specs),
     0, 0, 0,

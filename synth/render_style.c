@@ -20,7 +20,7 @@ void style_options_default(style_options *o)
     memset(o, 0, sizeof *o);
     reg_options_default(&o->reg);
     o->reg.tv_weight = 1e-5;
-    o->run = (render_options){.size = 512, .iters = 300, .octaves = 1, .octave_scale = 2,
+    o->run = (render_options){.size = 512, .iters = 100, .octaves = 2, .octave_scale = 2,
                               .optimizer = OPTIM_LBFGS, .lr = 0.1};
     o->content_weight = 1;
     o->style_weight = 1000;

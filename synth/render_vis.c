@@ -50,7 +50,7 @@ void invert_options_default(invert_options *o)
 {
     memset(o, 0, sizeof *o);
     reg_options_default(&o->reg);
-    o->reg.tv_weight = 1e-4;
+    o->reg.tv_weight = 1e-5;
     o->reg.tv_beta = 2;
     o->run = (render_options){.size = 256, .iters = 200, .octaves = 1, .octave_scale = 1.4,
                               .optimizer = OPTIM_LBFGS, .lr = 0.1};
@@ -138,16 +138,16 @@ static status single_term(const loss_term *term, const char *flag, objective **o
 
 /* ---- classvis ----------------------------------------------------------------- */
 
-const char *classvis_layer(const classvis_options *o, const net_model *m)
+const char *classvis_layer(const classvis_options *o, net_model *m)
 {
-    if (o->layer && *o->layer)
-        return o->layer;
-    if (net_model_output_count(m) < 1)
+    /* The explain commands' choice of the score layer (explainer_create):
+     * the logits under a final Softmax or Sigmoid. */
+    explainer *ex = NULL;
+    if (explainer_create(m, o->layer && *o->layer ? o->layer : NULL, &ex) != ST_OK)
         return NULL;
-    int out = net_model_output_layer(m, 0);
-    if (strcmp(net_layer_op(m, out), "Softmax") == 0 && out > 0)
-        out--; /* the logits before it */
-    return net_layer_name(m, out);
+    const char *name = net_layer_name(m, explainer_score_layer(ex));
+    explainer_free(ex);
+    return name;
 }
 
 status render_classvis(const classvis_options *o, net_model *m, const render_callbacks *cb, image *out)
@@ -155,7 +155,7 @@ status render_classvis(const classvis_options *o, net_model *m, const render_cal
     *out = (image){0};
     const char *layer = classvis_layer(o, m);
     if (!layer)
-        return error_set("--layer", "the model has no output; name the class layer");
+        return ST_ERROR;
     if (o->class_index < 0)
         return error_set("--class", "missing");
     objective *obj = NULL;
@@ -203,7 +203,7 @@ status render_invert(const invert_options *o, net_model *m, const image *input, 
                      image *out)
 {
     *out = (image){0};
-    const char *layer = o->layer && *o->layer ? o->layer : "relu4_1";
+    const char *layer = o->layer && *o->layer ? o->layer : "relu3_1";
     loss_term term = {.kind = LOSS_INVERT, .layer = layer, .weight = 1};
     int W = input->width, H = input->height;
     if (o->run.size > 0)

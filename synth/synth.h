@@ -556,17 +556,18 @@ typedef struct {
     reg_options reg;
     render_options run;
     int class_index;   /* --class K */
-    char *layer;       /* --layer L: the class scores (default: the model's output, or the
-                          layer before it when that is a Softmax) */
+    char *layer;       /* --layer L: the class scores (default: classvis_layer) */
     bool logprob;      /* --logprob: maximise log softmax instead of the logit */
 } classvis_options;
 
 /* Class visualization (Simonyan et al. 2014; Olah et al. 2017): maximise the
  * score of class K from a random start. */
 void classvis_options_default(classvis_options *o);
-/* The layer whose channel K is class K's score: --layer, else the model's
- * output, or the layer before it when that is a Softmax. NULL when none. */
-const char *classvis_layer(const classvis_options *o, const net_model *m);
+/* The layer whose channel K is class K's score: --layer, else as the
+ * explain commands choose it (explainer_create: the model's output, or the
+ * logits under it when it is a Softmax or Sigmoid). NULL on an error (an
+ * unknown --layer, no output). */
+const char *classvis_layer(const classvis_options *o, net_model *m);
 status render_classvis(const classvis_options *o, net_model *m, const render_callbacks *cb,
                        image *out);
 

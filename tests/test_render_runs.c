@@ -54,6 +54,7 @@ static void test_style(void)
     style_options_default(&o);
     o.run.size = 96;
     o.run.iters = 150;
+    o.run.octaves = 1;
     trace t = {0};
     render_callbacks cb = {record, NULL, &t};
     style_inputs in = {&content, &style, 1, NULL};
