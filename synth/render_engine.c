@@ -158,6 +158,14 @@ static status plan_windows(render_engine *e, int H, int W, window_plan *p)
     error_clear();
     if (layers_fit(e, p->nh, p->nw, NULL) == ST_OK)
         return ST_OK;
+    /* A model of any size that fits a large image: this one is too small. */
+    if (layers_fit(e, 1024, 1024, NULL) == ST_OK) {
+        char why[256];
+        (void)layers_fit(e, p->nh, p->nw, NULL);
+        snprintf(why, sizeof why, "%s", error_message());
+        return error_set("image size", "%dx%d is too small for this model (%s); use a larger "
+                         "--size or fewer --octaves", p->nw, p->nh, why);
+    }
     /* A fixed-size classifier: the whole image resized to its input size. */
     int ndim;
     int64_t shape[TENSOR_MAX_DIMS];

@@ -42,7 +42,7 @@ grep -qF "synth.command: synth style --content $E/content.jpg --style $E/style.j
 grep -q '^synth.model: default$' "$T/meta" || fail "synth.model stored"
 grep -q '^synth.seed: 0$' "$T/meta" || fail "synth.seed stored"
 
-expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 40 --iters 4 --save-every 2 \
+expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 40 --octaves 1 --iters 4 --save-every 2 \
     --log-json "$T/log.json" -o "$T/snap.png"
 [ "$(wc -l <"$T/log.json")" = 4 ] || fail "one JSON line per iteration: $(cat "$T/log.json")"
 for key in '"octave":1' '"iter":4' '"loss":' '"style:relu3_1":' '"content:relu4_2":' '"reg":'; do
@@ -65,7 +65,7 @@ cmp -s "$T/seed1.png" "$T/seed2.png" || fail "same seed and threads give the sam
 expect_ok "$SYNTH" classvis --model "$SMOOTH" --class 2 --size 40 --iters 5 --seed 10 --threads 2 -o "$T/seed.png"
 cmp -s "$T/seed1.png" "$T/seed.png" && fail "another seed gives another image"
 for run in 1 2; do
-    expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 40 --iters 3 --init random \
+    expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 40 --octaves 1 --iters 3 --init random \
         --seed 4 -o "$T/sseed.png"
     cp "$T/sseed.png" "$T/sseed$run.png"
 done
@@ -96,6 +96,8 @@ expect_fail 1 "relu9_9: no such layer" "$SYNTH" dream --input "$E/content.jpg" -
 expect_fail 1 "--style-blend: has 2 weights for 1 style images" "$SYNTH" style --content "$E/content.jpg" \
     --style "$E/style.jpg" --style-blend 1,2 --size 32 -o "$T/x.png"
 expect_fail 1 "--tile: 20 is too small" "$SYNTH" dream --input "$E/content.jpg" --size 200 --tile 20 -o "$T/x.png"
+expect_fail 1 "image size: 20x15 is too small for this model" "$SYNTH" style --content "$E/content.jpg" \
+    --style "$E/style.jpg" --size 40 -o "$T/x.png"
 expect_fail 1 "class:logits: channel 12 is out of range" "$SYNTH" classvis --model "$SMOOTH" --class 12 --size 32 \
     -o "$T/x.png"
 expect_fail 1 "none.onnx: cannot open" "$SYNTH" classvis --model "$T/none.onnx" --class 1 -o "$T/x.png"
