@@ -249,6 +249,43 @@ def onnx_seeds():
     write("onnx", "damaged_bitflip.onnx", whole[:40] + bytes([whole[40] ^ 0x80]) + whole[41:])
 
 
+# ---- hostile models (tests/data/hostile/: the README's bad-input table) ----------
+
+def hostile_models():
+    """Small files asking for huge work at load: synth must refuse them quickly."""
+    folder = os.path.join(HERE, "..", "tests", "data", "hostile")
+    os.makedirs(folder, exist_ok=True)
+    n = helper.make_node
+    x = tensor_info("x", [1, 1, 2, 2])
+    y = tensor_info("y", None)
+
+    def save(name, nodes, outputs, inits):
+        graph = helper.make_graph(nodes + [n("Relu", ["x"], ["y"])], name, [x], outputs, inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="synth-hostile")
+        with open(os.path.join(folder, name + ".onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+
+    one = numpy_helper.from_array(np.ones([1, 1, 1, 1], np.float32), "one")
+    # A [64, 64, 17, 17] kernel over a [1, 64, 96, 96] constant, both padded
+    # out of one value: 7.6e9 multiply-adds from a file of a few hundred bytes.
+    save("giant_kernel", [
+        n("Pad", ["one", "in_pads"], ["image"], mode="constant"),
+        n("Pad", ["one", "k_pads"], ["kernel"], mode="constant"),
+        n("Conv", ["image", "kernel"], ["big"], name="giant_conv"),
+    ], [y, tensor_info("big", None)],
+        [one, ints("in_pads", [0, 0, 0, 0, 0, 63, 95, 95]), ints("k_pads", [0, 0, 0, 0, 63, 63, 16, 16])])
+    # The outer product of two 4200-vectors: 17.6 M values out of 8400.
+    save("outer_product", [n("MatMul", ["col", "row"], ["big"], name="outer")], [y, tensor_info("big", None)],
+         [numpy_helper.from_array(np.ones([4200, 1], np.float32), "col"),
+          numpy_helper.from_array(np.ones([1, 4200], np.float32), "row")])
+    # 700 doublings of a 65536-value constant: 360 MB of folding from 20 kB.
+    chain = [n("ConstantOfShape", ["shape"], ["c0"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0]))]
+    for i in range(700):
+        chain.append(n("Add", ["c%d" % i, "c%d" % i], ["c%d" % (i + 1)]))
+    chain.append(n("Reshape", ["x", "c700"], ["z"], name="use"))
+    save("fold_chain", chain, [y, tensor_info("z", None)], [ints("shape", [65536])])
+
+
 # ---- .npy -----------------------------------------------------------------------
 
 def npy_bytes(a, version=None):
@@ -368,5 +405,6 @@ if __name__ == "__main__":
     npy_seeds()
     pb_seeds()
     image_seeds()
+    hostile_models()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("tests/fuzz: %d bytes" % total)
