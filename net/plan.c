@@ -18,6 +18,7 @@ void plan_free(plan *p)
     free(p->buffers);
     free(p->fwd);
     free(p->bwd);
+    free(p->grad_starts);
     free(p);
 }
 
@@ -91,33 +92,52 @@ static void extend(plan_buffer *b, int step)
 
 enum { ARENA_ALIGN = 64 };
 
-/* Greedy by size: the largest buffers first, each at the lowest offset where
- * it overlaps no placed buffer alive at the same time. */
-static status assign_offsets(plan *p)
+static size_t aligned_bytes(const plan_buffer *b)
+{
+    return (b->bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+}
+
+/* Buffers are sorted through (key, id) pairs: by key, then by id. */
+typedef struct {
+    int64_t key;
+    int id;
+} sort_item;
+
+static int by_key(const void *a, const void *b)
+{
+    const sort_item *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* The buffer ids ordered by key(buffer), ties by id, into order[n]. */
+static void sort_ids(const plan *p, int64_t (*key)(const plan_buffer *), sort_item *items, int *order)
 {
     int n = p->nbuffers;
-    int *order = alloc_array((size_t)(n ? n : 1), sizeof *order, "plan");
-    int *placed = alloc_array((size_t)(n ? n : 1), sizeof *placed, "plan");
-    if (!order || !placed) {
-        free(order);
-        free(placed);
-        return ST_ERROR;
-    }
     for (int i = 0; i < n; i++)
-        order[i] = i;
-    for (int i = 1; i < n; i++) { /* insertion sort by size, descending; ties by id */
-        int v = order[i], k = i;
-        while (k > 0 && p->buffers[order[k - 1]].bytes < p->buffers[v].bytes) {
-            order[k] = order[k - 1];
-            k--;
-        }
-        order[k] = v;
-    }
+        items[i] = (sort_item){key(&p->buffers[i]), i};
+    qsort(items, (size_t)n, sizeof *items, by_key);
+    for (int i = 0; i < n; i++)
+        order[i] = items[i].id;
+}
+
+static int64_t larger_first(const plan_buffer *b) { return -(int64_t)b->bytes; }
+static int64_t first_step(const plan_buffer *b) { return b->first; }
+static int64_t last_step(const plan_buffer *b) { return b->last; }
+
+/* Greedy by size: the largest buffers first, each at the lowest offset where
+ * it overlaps no placed buffer alive at the same time. Quadratic in the
+ * buffer count: for the few hundred of a real network. */
+static void place_greedy(plan *p, sort_item *items, int *order, int *placed)
+{
+    int n = p->nbuffers;
+    sort_ids(p, larger_first, items, order);
     int nplaced = 0;
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         plan_buffer *b = &p->buffers[order[i]];
-        size_t size = (b->bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+        size_t size = aligned_bytes(b);
         if (size == 0)
             continue;
         size_t offset = 0;
@@ -125,7 +145,7 @@ static status assign_offsets(plan *p)
             moved = false;
             for (int k = 0; k < nplaced; k++) {
                 const plan_buffer *o = &p->buffers[placed[k]];
-                size_t osize = (o->bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+                size_t osize = aligned_bytes(o);
                 bool alive = o->first <= b->last && b->first <= o->last;
                 if (alive && offset < o->offset + osize && o->offset < offset + size) {
                     offset = o->offset + osize;
@@ -138,9 +158,132 @@ static status assign_offsets(plan *p)
         if (offset + size > total)
             total = offset + size;
     }
-    free(order);
-    free(placed);
     p->arena_bytes = total;
+}
+
+/* For graphs of thousands of nodes (a hostile file can have a million), in
+ * time order: a buffer takes the first free hole that fits (holes kept by
+ * offset, merged when freed), else the top of the arena; buffers whose last
+ * step is before the current one are freed first. Near-linear when few
+ * buffers are alive at once. holes: room for n + 1 entries. */
+typedef struct {
+    size_t offset, size;
+} hole;
+
+static status place_sweep(plan *p, sort_item *items, int *by_start, int *by_end)
+{
+    int n = p->nbuffers, nholes = 0;
+    hole *holes = alloc_array((size_t)n + 1, sizeof *holes, "plan");
+    if (!holes)
+        return ST_ERROR;
+    sort_ids(p, first_step, items, by_start);
+    sort_ids(p, last_step, items, by_end);
+    size_t top = 0;
+    for (int i = 0, e = 0; i < n; i++) {
+        plan_buffer *b = &p->buffers[by_start[i]];
+        for (; e < n && p->buffers[by_end[e]].last < b->first; e++) { /* free what died */
+            const plan_buffer *d = &p->buffers[by_end[e]];
+            size_t size = aligned_bytes(d);
+            if (size == 0 || d->first > d->last)
+                continue;
+            int k = 0; /* holes[k - 1] < d < holes[k] by offset */
+            for (int lo = 0, hi = nholes; lo < hi;) {
+                int mid = (lo + hi) / 2;
+                if (holes[mid].offset < d->offset)
+                    lo = k = mid + 1;
+                else
+                    hi = k = mid;
+            }
+            memmove(holes + k + 1, holes + k, (size_t)(nholes - k) * sizeof *holes);
+            holes[k] = (hole){d->offset, size};
+            nholes++;
+            if (k + 1 < nholes && holes[k].offset + holes[k].size == holes[k + 1].offset) {
+                holes[k].size += holes[k + 1].size;
+                memmove(holes + k + 1, holes + k + 2, (size_t)(nholes - k - 2) * sizeof *holes);
+                nholes--;
+            }
+            if (k > 0 && holes[k - 1].offset + holes[k - 1].size == holes[k].offset) {
+                holes[k - 1].size += holes[k].size;
+                memmove(holes + k, holes + k + 1, (size_t)(nholes - k - 1) * sizeof *holes);
+                nholes--;
+                k--;
+            }
+            if (holes[k].offset + holes[k].size == top) { /* the top hole goes back to the top */
+                top = holes[k].offset;
+                nholes--;
+            }
+        }
+        size_t size = aligned_bytes(b);
+        if (size == 0)
+            continue;
+        int k = 0;
+        while (k < nholes && holes[k].size < size)
+            k++;
+        if (k < nholes) {
+            b->offset = holes[k].offset;
+            holes[k].offset += size;
+            holes[k].size -= size;
+            if (!holes[k].size) {
+                memmove(holes + k, holes + k + 1, (size_t)(nholes - k - 1) * sizeof *holes);
+                nholes--;
+            }
+        } else {
+            b->offset = top;
+            top += size;
+        }
+        if (top > p->arena_bytes)
+            p->arena_bytes = top;
+    }
+    free(holes);
+    return ST_OK;
+}
+
+/* Placement: the greedy best for real networks; the sweep beyond this many
+ * buffers, where the greedy's quadratic cost would take minutes. */
+enum { GREEDY_MAX_BUFFERS = 4096 };
+
+static status assign_offsets(plan *p)
+{
+    size_t n = (size_t)(p->nbuffers ? p->nbuffers : 1);
+    sort_item *items = alloc_array(n, sizeof *items, "plan");
+    int *a = alloc_array(n, sizeof *a, "plan"), *b = alloc_array(n, sizeof *b, "plan");
+    status s = items && a && b ? ST_OK : ST_ERROR;
+    p->arena_bytes = 0;
+    if (s == ST_OK && p->nbuffers <= GREEDY_MAX_BUFFERS)
+        place_greedy(p, items, a, b);
+    else if (s == ST_OK)
+        s = place_sweep(p, items, a, b);
+    free(items);
+    free(a);
+    free(b);
+    return s;
+}
+
+static int64_t grad_first_step(const plan *p, int storage)
+{
+    return p->buffers[p->storages[storage].grad].first;
+}
+
+/* p->grad_starts: the storages with a gradient in the order their gradient
+ * buffers start, so backward zeroes each at its step without a scan. */
+static status list_grad_starts(plan *p)
+{
+    size_t n = (size_t)(p->nstorages ? p->nstorages : 1);
+    sort_item *items = alloc_array(n, sizeof *items, "plan");
+    p->grad_starts = alloc_array(n, sizeof *p->grad_starts, "plan");
+    if (!items || !p->grad_starts) {
+        free(items);
+        return ST_ERROR;
+    }
+    int k = 0;
+    for (int si = 0; si < p->nstorages; si++)
+        if (p->storages[si].grad >= 0)
+            items[k++] = (sort_item){grad_first_step(p, si), si};
+    qsort(items, (size_t)k, sizeof *items, by_key);
+    for (int i = 0; i < k; i++)
+        p->grad_starts[i] = items[i].id;
+    p->ngrad_starts = k;
+    free(items);
     return ST_OK;
 }
 
@@ -441,7 +584,7 @@ status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layer
         if (pn->backward && (bytes = op_scratch_bytes(n, &pn->geo, ins, os, true, p->circular, p->threads)))
             pn->bwd_scratch = add_buffer(p, bytes, pn->bwd_step, pn->bwd_step);
     }
-    if (assign_offsets(p) != ST_OK)
+    if (assign_offsets(p) != ST_OK || list_grad_starts(p) != ST_OK)
         goto fail;
     *out = p;
     return ST_OK;

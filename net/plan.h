@@ -65,6 +65,7 @@ typedef struct plan {
     int nbuffers;
     int *fwd, nfwd; /* node indices in forward order */
     int *bwd, nbwd; /* node indices in backward order */
+    int *grad_starts, ngrad_starts; /* storages with a gradient, by its buffer's first step */
     int end_step;
     size_t arena_bytes;
     uint64_t last_used;

@@ -300,27 +300,29 @@ static void zero_bytes(void *p, size_t bytes)
 
 /* Zeroes the gradient buffers whose lifetime starts at `step`, but not the
  * seeds net_seed handed out (zeroed then, and written since) nor those their
- * first writer writes whole. */
-static void start_gradients(net_session *s, const plan *p, int step)
+ * first writer writes whole. Steps come in increasing order; *next walks
+ * p->grad_starts (so a backward costs no scan of every storage per step). */
+static void start_gradients(net_session *s, const plan *p, int step, int *next)
 {
-    for (int si = 0; si < p->nstorages; si++) {
-        const plan_storage *st = &p->storages[si];
-        if (st->grad < 0 || p->buffers[st->grad].first != step || s->seed_given[si])
-            continue;
-        if (!st->overwritten)
-            zero_bytes(buffer_at(s, p, st->grad), p->buffers[st->grad].bytes);
-        s->grad_touched[si] = false;
+    for (; *next < p->ngrad_starts; ++*next) {
+        int si = p->grad_starts[*next], grad = p->storages[si].grad;
+        if (p->buffers[grad].first > step)
+            return;
+        if (p->buffers[grad].first == step && !s->seed_given[si]) {
+            if (!p->storages[si].overwritten)
+                zero_bytes(buffer_at(s, p, grad), p->buffers[grad].bytes);
+            s->grad_touched[si] = false;
+        }
     }
 }
 
 /* Copies the kept gradients whose storage is complete at `step` (read last
  * then) into their session-owned tensors. */
-static void keep_gradients(net_session *s, const plan *p, int step)
+static void keep_gradients(net_session *s, const plan *p, int step, const net_backward_opts *opts)
 {
     graph *g = s->g;
-    for (int l = 0; l < g->nnodes; l++) {
-        if (!s->is_kept[l])
-            continue;
+    for (int i = 0; i < opts->nkeep_grad; i++) { /* the kept layers, not every layer */
+        int l = opts->keep_grad[i];
         int v = g->nodes[l].output, si = p->values[v].storage;
         if (si < 0 || p->storages[si].grad < 0 || p->buffers[p->storages[si].grad].last != step)
             continue;
@@ -395,8 +397,8 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
     }
     s->backward_pending = false;
 
-    int seed_step = p->nfwd + 1;
-    start_gradients(s, p, seed_step);
+    int seed_step = p->nfwd + 1, next_start = 0;
+    start_gradients(s, p, seed_step, &next_start);
     for (int i = 0; i < nseeds && seeds; i++) {
         int v = g->nodes[layers[i]].output, si = p->values[v].storage;
         if (!p->values[v].needs_grad)
@@ -407,15 +409,15 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
             dst[k] += src[k];
         s->grad_touched[si] = true;
     }
-    keep_gradients(s, p, seed_step);
+    keep_gradients(s, p, seed_step, opts);
     const tensor *ins_small[64], **ins = ins_small;
     tensor *gin_small[64], **gin = gin_small;
     for (int k = 0; k < p->nbwd; k++) {
         int ni = p->bwd[k];
         const graph_node *n = &g->nodes[ni];
         const plan_node *pn = &p->nodes[ni];
-        start_gradients(s, p, pn->bwd_step);
-        keep_gradients(s, p, pn->bwd_step);
+        start_gradients(s, p, pn->bwd_step, &next_start);
+        keep_gradients(s, p, pn->bwd_step, opts);
         if (!s->grad_touched[p->values[n->output].storage]) {
             /* A zero gradient adds nothing upstream; but the gradients this
              * node was to write first are still to be zeroed. */
@@ -462,7 +464,7 @@ status net_backward(net_session *s, const int *layers, const tensor *seeds, int 
         if (interrupt_signal)
             return ST_INTERRUPTED;
     }
-    keep_gradients(s, p, p->end_step);
+    keep_gradients(s, p, p->end_step, opts);
     if (grad_input) {
         if (s->grad[input0].data)
             memcpy(grad_input->data, s->grad[input0].data,
