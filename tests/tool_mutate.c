@@ -31,7 +31,8 @@ static void splice(bytes *x, size_t at, size_t del, const unsigned char *ins, si
 {
     reserve(x, x->n - del + nins);
     memmove(x->b + at + nins, x->b + at + del, x->n - at - del);
-    memcpy(x->b + at, ins, nins);
+    if (nins)
+        memcpy(x->b + at, ins, nins);
     x->n = x->n - del + nins;
 }
 
