@@ -90,6 +90,8 @@ void cli_print_help(const option_table *t, FILE *out)
         else
             fprintf(out, "  %-30s  %s\n", left, s->help);
     }
+    fprintf(out, "  %-30s  %s\n", "    --preset NAME|FILE", "take option values from a preset (see 'synth presets list');");
+    fprintf(out, "  %-30s  %s\n", "", "flags given here override them");
     fprintf(out, "  %-30s  %s\n", "-h, --help", "show this help");
 }
 
@@ -117,10 +119,23 @@ static int add_positional(option_state *st, const char *word)
     return EXIT_OK;
 }
 
+/* --preset: the values of the preset's section for this command, under
+ * those the command line set. Errors are in a file: exit 1. */
+static int apply_preset(option_state *st, const char *spec)
+{
+    preset p;
+    if (preset_load(spec, st->table, &p) != ST_OK)
+        return cli_fail(ST_ERROR);
+    status s = preset_apply(&p, st);
+    preset_free(&p);
+    return s == ST_OK ? EXIT_OK : cli_fail(ST_ERROR);
+}
+
 int cli_parse(option_state *st, int argc, char **argv)
 {
     const option_table *t = st->table;
     bool options_done = false;
+    const char *preset = NULL;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (options_done || arg[0] != '-' || arg[1] == '\0') {
@@ -150,6 +165,12 @@ int cli_parse(option_state *st, int argc, char **argv)
             name[len] = '\0';
             value = eq ? eq + 1 : NULL;
             spec = option_find(t, name);
+            if (!spec && strcmp(name, "preset") == 0) {
+                if (!value && i + 1 >= argc)
+                    return cli_usage(t->command, "option '--preset' needs a value");
+                preset = value ? value : argv[++i];
+                continue;
+            }
             if (!spec && strncmp(name, "no-", 3) == 0) {
                 spec = option_find(t, name + 3);
                 if (spec && spec->type == OPT_FLAG && !value)
@@ -179,6 +200,11 @@ int cli_parse(option_state *st, int argc, char **argv)
             fprintf(stderr, "synth: %s\n", error_message());
             return EXIT_USAGE;
         }
+    }
+    if (preset) {
+        int rc = apply_preset(st, preset);
+        if (rc != EXIT_OK)
+            return rc;
     }
     const string_list *pos = (const string_list *)((char *)st->opts + t->positional_offset);
     int npos = t->positional_max == 0 ? 0 : pos->count;

@@ -63,6 +63,9 @@ typedef struct {
     const render_options *run;
     net_model *model;
     char *command_line;
+    /* Metadata added for presets and rerun (issue 7). */
+    char preset[256], preset_sha256[65]; /* "" when no --preset */
+    char model_sha256[65];               /* of the .onnx file, or "builtin" */
     FILE *log;
     bool terminal, live;
     double start, octave_start, last_line, last_report;
@@ -81,6 +84,10 @@ typedef struct {
 } cli_synthesis;
 
 int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv);
+/* Set by `synth rerun` (cli/cmd_rerun.c) before it runs the stored command:
+ * the model's SHA-256 the image was made with; a synthesis command whose
+ * model differs refuses before any work. NULL: no check. */
+extern const char *cli_expected_model_sha256;
 /* Reads an image given by a flag; the error says "--flag: file: reason". */
 status cli_read_image(const char *flag, const char *path, image *im);
 
@@ -100,5 +107,6 @@ int cmd_dream(int argc, char **argv);
 int cmd_classvis(int argc, char **argv);
 int cmd_neuron(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
+int cmd_presets(int argc, char **argv);
 
 #endif

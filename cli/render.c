@@ -9,8 +9,11 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+const char *cli_expected_model_sha256 = NULL;
 
 /* Plain progress lines (not a terminal) at most this often, in seconds. */
 enum { PLAIN_PROGRESS_SECONDS = 10 };
@@ -48,6 +51,58 @@ static void append_quoted(char *buf, size_t n, const char *s)
     buf[len < n ? len : n - 1] = '\0';
 }
 
+/* The model's identity for the metadata: "builtin" for the built-in
+ * network (made from a fixed seed by this version of synth); else the
+ * SHA-256 of the .onnx file, a cached registry model's from the registry
+ * (its download was checked against it). */
+static status model_sha256(const model_options *mo, const net_model *m, char hex[65])
+{
+    if (net_model_is_builtin(m)) {
+        strcpy(hex, "builtin");
+        return ST_OK;
+    }
+    const char *spec = mo->model;
+    size_t n = strlen(spec);
+    struct stat sb;
+    char path[4096];
+    if (!strchr(spec, '/') && !(n > 5 && strcmp(spec + n - 5, ".onnx") == 0) && model_name_valid(spec) &&
+        model_cache_path(spec, path, sizeof path) == ST_OK && stat(path, &sb) == 0) {
+        const model_entry *e = model_registry_find(spec);
+        if (e) {
+            snprintf(hex, 65, "%s", e->sha256);
+            return ST_OK;
+        }
+        return sha256_file(path, hex);
+    }
+    return sha256_file(spec, hex);
+}
+
+/* A preset's model that is a name not in the cache (nor a file): the
+ * built-in network instead, with a note, so every preset runs without a
+ * download. A --model on the command line is used as given. */
+static void preset_model_fallback(const option_state *st, model_options *mo)
+{
+    const option_spec *spec = option_find(st->table, "model");
+    if (!spec || st->source[spec - st->table->specs] != FROM_PRESET || !mo->model ||
+        strcmp(mo->model, "default") == 0)
+        return;
+    size_t n = strlen(mo->model);
+    struct stat sb;
+    char path[4096];
+    if (strchr(mo->model, '/') || (n > 5 && strcmp(mo->model + n - 5, ".onnx") == 0) || stat(mo->model, &sb) == 0 ||
+        (model_name_valid(mo->model) && model_cache_path(mo->model, path, sizeof path) == ST_OK &&
+         stat(path, &sb) == 0))
+        return;
+    char note[512];
+    snprintf(note, sizeof note,
+             "preset '%s' is made for model '%s', which is not downloaded ('synth model fetch %s'); "
+             "using the built-in network",
+             st->preset, mo->model, mo->model);
+    cli_note(note);
+    free(mo->model);
+    mo->model = NULL;
+}
+
 /* Before any work: -o and --log-json, the shared options, threads, the
  * command line for the metadata, the model. */
 static int cli_render_open(cli_render *r, const char *command, const render_options *run,
@@ -79,8 +134,13 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
     for (int i = 0; i < argc; i++)
         append_quoted(line, CLI_COMMAND_LINE_MAX, argv[i]);
     r->command_line = line;
-    if (model_open(model, &r->model) != ST_OK)
+    if (model_open(model, &r->model) != ST_OK || model_sha256(model, r->model, r->model_sha256) != ST_OK)
         return cli_fail(ST_ERROR);
+    if (cli_expected_model_sha256 && strcmp(cli_expected_model_sha256, r->model_sha256) != 0)
+        return cli_fail(error_set(net_model_name(r->model),
+                                  "the image was made with a model of SHA-256 %.16s..., this one is %.16s... "
+                                  "(rerun --force renders anyway)",
+                                  cli_expected_model_sha256, r->model_sha256));
     r->terminal = isatty(STDERR_FILENO);
     r->start = r->octave_start = r->last_line = r->last_report = seconds_now();
     return EXIT_OK;
@@ -197,9 +257,13 @@ static status write_image(cli_render *r, const char *path, const image *im)
         {"synth.version", SYNTH_VERSION},
         {"synth.command", r->command_line},
         {"synth.model", (char *)net_model_name(r->model)},
+        {"synth.model_sha256", r->model_sha256},
         {"synth.seed", seed},
+        {"synth.preset", r->preset},
+        {"synth.preset_sha256", r->preset_sha256},
     };
-    image_write_options wo = {.text = text, .text_count = (int)(sizeof text / sizeof text[0])};
+    int count = (int)(sizeof text / sizeof text[0]);
+    image_write_options wo = {.text = text, .text_count = r->preset[0] ? count : count - 2};
     return image_write(path, im, &wo);
 }
 
@@ -272,14 +336,22 @@ int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv)
     image out = {0};
     int rc = option_state_init(&st, c->table, o) == ST_OK ? cli_parse(&st, argc, argv) : cli_fail(ST_ERROR);
     const char *missing = rc == EXIT_OK && c->missing ? c->missing(o) : NULL;
+    model_options *mo = (model_options *)((char *)o + c->model_offset);
+    if (rc == EXIT_OK && !missing) {
+        cli_quiet = ((const render_options *)((char *)o + c->run_offset))->quiet;
+        preset_model_fallback(&st, mo);
+    }
     if (rc == CLI_HELP_PRINTED) {
         rc = EXIT_OK;
     } else if (missing) {
         rc = cli_usage(command, "%s", missing);
     } else if (rc == EXIT_OK &&
-               (rc = cli_render_open(&r, command, (const render_options *)((char *)o + c->run_offset),
-                                     (const model_options *)((char *)o + c->model_offset), argc, argv)) ==
+               (rc = cli_render_open(&r, command, (const render_options *)((char *)o + c->run_offset), mo, argc,
+                                     argv)) == EXIT_OK &&
+               (rc = options_resolve_layers(c->table, o, r.model) == ST_OK ? EXIT_OK : cli_fail(ST_ERROR)) ==
                    EXIT_OK) {
+        memcpy(r.preset, st.preset, sizeof r.preset);
+        memcpy(r.preset_sha256, st.preset_sha256, sizeof r.preset_sha256);
         render_callbacks cb = cli_render_callbacks(&r);
         rc = cli_render_close(&r, c->render(o, &r, &cb, &out), &out);
     }

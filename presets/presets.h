@@ -63,6 +63,10 @@ typedef struct {
     const option_table *table;
     void *opts;
     unsigned char source[128];
+    /* Set by preset_apply: the preset as given (name or path) and the
+     * SHA-256 of its text; "" when no preset was applied. */
+    char preset[256];
+    char preset_sha256[65];
 } option_state;
 
 status option_state_init(option_state *st, const option_table *table, void *opts);
@@ -194,5 +198,84 @@ extern const option_table dream_table;    /* dream_options */
 extern const option_table classvis_table; /* classvis_options */
 extern const option_table neuron_table;   /* neuron_options */
 extern const option_table invert_table;   /* invert_options */
+
+
+/* ===== Presets (presets/preset.c) ===========================================
+ * A preset is an .ini file (libinih): an optional [preset] section with
+ * `description = one line`, then one section per command ([style], [dream],
+ * ...) whose keys are the command's long flags without dashes, with values
+ * as on the command line (flags: key = true|false). A repeatable flag
+ * (--style) may be given several times; any other key once. Comments: lines
+ * starting with ';' or '#', and " ; ..." after a value. A layer value may
+ * list alternatives, "inception_4c|relu4_2": the first the model has is used
+ * (options_resolve_layers).
+ *
+ * Everything is checked before any work: an unknown section or key, a value
+ * out of range (in ANY section, not only the command's), a duplicate, a line
+ * over PRESET_MAX_LINE characters, control bytes, a file over
+ * PRESET_MAX_BYTES fail with "FILE:LINE: ...". Applied with precedence
+ * built-in defaults < preset < command line.
+ *
+ * Found by preset_locate: a spec with a '/' or ending in .ini is a file;
+ * a name is NAME.ini in $XDG_CONFIG_HOME/synth/presets (else
+ * ~/.config/synth/presets), then <bin>/../share/synth/presets (installed),
+ * then the source tree's presets/ (SYNTH_SOURCE_PRESETS_DIR). */
+enum { PRESET_MAX_LINE = 196, PRESET_MAX_BYTES = 65536, PRESET_DIR_COUNT = 3 };
+
+typedef struct {
+    char *key, *value;
+    int line;
+} preset_entry;
+typedef struct {
+    char *name; /* "preset", "style", ... */
+    int line;   /* of its [name] line */
+    preset_entry *entries;
+    int count;
+} preset_section;
+typedef struct {
+    char *name;        /* as given: "dream-classic", "my/x.ini" */
+    char *path;        /* the file read (errors name it) */
+    char *description; /* NULL when none */
+    char *text;        /* the whole file */
+    char sha256[65];   /* of text */
+    preset_section *sections;
+    int count;
+} preset;
+
+/* The option table of a command that presets may configure, or NULL. A new
+ * command with an option table adds itself to known_tables in preset.c. */
+const option_table *option_table_find(const char *command);
+/* Parses `len` bytes of text (syntax, known sections and keys, duplicates);
+ * errors say "PATH:LINE: ...". `own` (may be NULL) is a table whose section
+ * is known besides option_table_find's. Values are checked by preset_check. */
+status preset_parse(const char *text, size_t len, const char *name, const char *path,
+                    const option_table *own, preset *out);
+/* Every value of every command section, through option_set into a scratch
+ * struct: "PATH:LINE: KEY: 'v' is not an integer in [1, 32]". */
+status preset_check(const preset *p, const option_table *own);
+/* preset_locate + read + preset_parse + preset_check. */
+status preset_load(const char *spec, const option_table *own, preset *out);
+void preset_free(preset *p);
+const preset_section *preset_section_find(const preset *p, const char *name);
+/* Sets the values of st's command section (FROM_PRESET), leaving the options
+ * the command line set (apply it after parsing argv); records st->preset.
+ * A preset without that section is an error listing the sections it has. */
+status preset_apply(const preset *p, option_state *st);
+bool preset_is_path(const char *spec);
+/* Layer alternatives: in the options named "layer", "*-layer" or
+ * "*-layers", each value "a|b|c" becomes the first of a, b, c that is a layer
+ * of m (preset files use it to name a layer of the model they were made for
+ * and one of the built-in network); none is an error naming the option. */
+status options_resolve_layers(const option_table *t, void *opts, const net_model *m);
+status preset_locate(const char *spec, char *path, size_t size);
+
+typedef struct {
+    char *name, *path, *description;
+} preset_info;
+/* Every preset found by name, sorted; a name in an earlier folder hides
+ * the same name in later ones. A broken file is listed, its description
+ * saying why. */
+status preset_list(preset_info **list, int *count);
+void preset_list_free(preset_info *list, int count);
 
 #endif
