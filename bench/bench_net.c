@@ -1,26 +1,27 @@
 /* bench/bench_net.c — synth's side of the framework comparison (bench/run).
  *
- * One process runs one workload and prints `key=value` lines for the driver:
+ * One process runs one workload, one iteration per request from the driver
+ * (bench/bench.py; protocol at serve_iterations):
  *
- *   bench_net style MODEL X.npy STYLE.npy CONTENT.npy [iters]
+ *   bench_net style MODEL X.npy STYLE.npy CONTENT.npy
  *       Gatys style transfer: style terms (Gram) at relu1_1 … relu5_1 and a
  *       content term at relu4_2; one iteration = forward to relu5_1 for
  *       backward, objective value and seed gradients, backward to the input.
  *       The style targets are the Grams of STYLE's features, the content
  *       target CONTENT's features (set once, before the timed loop).
- *   bench_net dream MODEL X.npy LAYER [iters]
+ *   bench_net dream MODEL X.npy LAYER
  *       DeepDream: J = ½ Σ a² at LAYER; forward, seed = a, backward.
  *   bench_net sgemm
  *       The machine's SGEMM rate through OpenBLAS (one thread), and through
  *       net_gemm (the engine's pool), on square 2048 products.
  *
  * MODEL is "default" (the built-in network) or an .onnx file. Threads: the
- * SYNTH_THREADS environment variable (default: every CPU). After one warm-up
- * iteration it times `iters` (default 5) and prints the median and the best
- * wall-clock seconds, the CPU seconds per iteration, the objective value
- * (the same objective as bench/torch_bench.py computes: it must agree), the
- * direct-convolution GFLOP of one iteration (forward + backward-data, what
- * the GFLOP/s figures count) and the peak RSS of the process.
+ * SYNTH_THREADS environment variable (default: every CPU). Each iteration
+ * prints its wall-clock seconds and the objective value (the same objective
+ * as bench/torch_bench.py computes: it must agree); at the end, the CPU
+ * seconds per iteration, the direct-convolution GFLOP of one iteration
+ * (forward + backward-data, what the GFLOP/s figures count) and the peak RSS
+ * of the process.
  */
 #include "net/net.h"
 #include "synth/synth.h"
@@ -57,12 +58,6 @@ static void die(const char *what)
 {
     fprintf(stderr, "bench_net: %s: %s\n", what, error_message());
     exit(1);
-}
-
-static int compare_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 /* FLOPs of a direct convolution for every Conv the forward to `deepest`
@@ -224,26 +219,33 @@ static double dream_iteration(run *r, void *ctx)
     return j;
 }
 
-static void time_iterations(run *r, iteration_fn fn, void *ctx, int iters, int deepest)
+/* Serves iterations to the driver (bench/bench.py): after one warm-up
+ * iteration (plans, arena, lazy weights) it prints `ready`, then for each
+ * line read from stdin runs one iteration and prints `seconds=T objective=V`;
+ * at end of input it prints the totals as key=value lines. The driver
+ * alternates these requests with PyTorch's, so both see the same load. */
+static void serve_iterations(run *r, iteration_fn fn, void *ctx, int deepest)
 {
-    double value = fn(r, ctx); /* warm-up: plans, arena, lazy weights */
-    double *wall = calloc((size_t)iters, sizeof *wall);
-    double cpu0 = cpu_now();
-    for (int i = 0; i < iters; i++) {
-        double t0 = wall_now();
+    double value = fn(r, ctx);
+    printf("ready objective=%.9g\n", value);
+    fflush(stdout);
+    char line[64];
+    double cpu = 0;
+    int iters = 0;
+    while (fgets(line, sizeof line, stdin)) {
+        double t0 = wall_now(), c0 = cpu_now();
         value = fn(r, ctx);
-        wall[i] = wall_now() - t0;
+        double t = wall_now() - t0;
+        cpu += cpu_now() - c0;
+        iters++;
+        printf("seconds=%.5f objective=%.9g\n", t, value);
+        fflush(stdout);
     }
-    double cpu = (cpu_now() - cpu0) / iters;
-    qsort(wall, (size_t)iters, sizeof *wall, compare_double);
     double gflop = conv_gflop(r->m, deepest, r->x.shape[2], r->x.shape[3], true);
     printf("framework=synth\nthreads=%d\niters=%d\n", net_threads(), iters);
-    printf("seconds_median=%.4f\nseconds_best=%.4f\ncpu_seconds=%.4f\n", wall[iters / 2], wall[0],
-           cpu);
-    printf("objective=%.9g\nconv_gflop=%.3f\n", value, gflop);
+    printf("cpu_seconds=%.4f\nconv_gflop=%.3f\n", iters ? cpu / iters : 0.0, gflop);
     printf("engine_peak_mb=%.1f\npeak_rss_mb=%.1f\n", net_peak_bytes() / 1e6,
            peak_rss_kb() / 1024.0);
-    free(wall);
 }
 
 static int deepest_of(const run *r)
@@ -295,21 +297,19 @@ int main(int argc, char **argv)
         return 0;
     }
     run r;
-    if (argc >= 6 && strcmp(argv[1], "style") == 0) {
-        int iters = argc > 6 ? atoi(argv[6]) : 5;
+    if (argc == 6 && strcmp(argv[1], "style") == 0) {
         open_run(&r, argv[2], argv[3]);
         find_layers(&r, STYLE_TERMS + 1, style_layers);
         objective *o = style_objective(&r, argv[4], argv[5]);
-        time_iterations(&r, style_iteration, o, iters < 1 ? 1 : iters, deepest_of(&r));
+        serve_iterations(&r, style_iteration, o, deepest_of(&r));
         objective_free(o);
-    } else if (argc >= 5 && strcmp(argv[1], "dream") == 0) {
-        int iters = argc > 5 ? atoi(argv[5]) : 5;
+    } else if (argc == 5 && strcmp(argv[1], "dream") == 0) {
         open_run(&r, argv[2], argv[3]);
         find_layers(&r, 1, (const char *const[]){argv[4]});
-        time_iterations(&r, dream_iteration, NULL, iters < 1 ? 1 : iters, deepest_of(&r));
+        serve_iterations(&r, dream_iteration, NULL, deepest_of(&r));
     } else {
-        fprintf(stderr, "usage: bench_net style MODEL X.npy STYLE.npy CONTENT.npy [iters]\n"
-                        "       bench_net dream MODEL X.npy LAYER [iters]\n"
+        fprintf(stderr, "usage: bench_net style MODEL X.npy STYLE.npy CONTENT.npy\n"
+                        "       bench_net dream MODEL X.npy LAYER\n"
                         "       bench_net sgemm\n");
         return 2;
     }

@@ -10,12 +10,12 @@
                                Kaiming-normal conv weights, eval mode) up to
                                the inception4c output
           DIR/x.npy, style.npy, content.npy   1x3xSxS inputs (uniform 0..1)
-    /usr/bin/python3 bench/torch_bench.py style DIR [--iters N] [--threads T]
-    /usr/bin/python3 bench/torch_bench.py dream DIR [--iters N] [--threads T]
-        one process per workload, printing key=value lines like bench_net.c:
-        the same objective (its value must agree with synth's), a warm-up
-        iteration, then the median and best wall-clock seconds of N, CPU
-        seconds per iteration and the peak RSS of the process.
+    /usr/bin/python3 bench/torch_bench.py style DIR [--threads T]
+    /usr/bin/python3 bench/torch_bench.py dream DIR [--threads T]
+        one process per workload serving bench/bench.py as bench_net.c does:
+        a warm-up iteration, then one iteration per line read from stdin
+        (its seconds and the objective, whose value must agree with synth's),
+        and at end of input the CPU seconds per iteration and the peak RSS.
 
 The networks are rebuilt here from the same seed rather than read back from
 the .onnx files (PyTorch cannot import ONNX); the objective values printed by
@@ -29,7 +29,7 @@ Dream: J = 1/2 sum a^2 at inception4c, backward to dJ/dx.
 import argparse
 import os
 import resource
-import statistics
+import sys
 import time
 
 import numpy as np
@@ -155,7 +155,6 @@ def main():
     ap.add_argument("what", choices=["export", "style", "dream"])
     ap.add_argument("dir")
     ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     if a.what == "export":
@@ -163,21 +162,24 @@ def main():
         return
     torch.set_num_threads(a.threads)
     iteration = (style_setup if a.what == "style" else dream_setup)(a.dir)
-    value = iteration()  # warm-up
-    wall = []
-    cpu0 = time.process_time()
-    for _ in range(a.iters):
-        t0 = time.perf_counter()
-        value = iteration()
-        wall.append(time.perf_counter() - t0)
-    cpu = (time.process_time() - cpu0) / a.iters
-    print("framework=pytorch %s (oneDNN %s)" % (torch.__version__, torch.backends.mkldnn.is_available()))
-    print("threads=%d\niters=%d" % (torch.get_num_threads(), a.iters))
-    print("seconds_median=%.4f\nseconds_best=%.4f\ncpu_seconds=%.4f"
-          % (statistics.median(wall), min(wall), cpu))
-    print("objective=%.9g" % value)
-    print("peak_rss_mb=%.1f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))
+    serve(iteration)
 
+
+def serve(iteration):
+    """One iteration per line read from stdin, as bench_net's serve_iterations."""
+    print("ready objective=%.9g" % iteration(), flush=True)  # warm-up
+    iters, cpu = 0, 0.0
+    for _ in sys.stdin:
+        t0, c0 = time.perf_counter(), time.process_time()
+        value = iteration()
+        t = time.perf_counter() - t0
+        cpu += time.process_time() - c0
+        iters += 1
+        print("seconds=%.5f objective=%.9g" % (t, value), flush=True)
+    print("framework=pytorch %s (oneDNN %s)" % (torch.__version__, torch.backends.mkldnn.is_available()))
+    print("threads=%d\niters=%d" % (torch.get_num_threads(), iters))
+    print("cpu_seconds=%.4f" % (cpu / max(iters, 1)))
+    print("peak_rss_mb=%.1f" % (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0))
 
 if __name__ == "__main__":
     main()
