@@ -88,6 +88,15 @@ int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv);
  * the model's SHA-256 the image was made with; a synthesis command whose
  * model differs refuses before any work. NULL: no check. */
 extern const char *cli_expected_model_sha256;
+/* The same for a command whose render writes its own files
+ * (cli_render_write; animate's frames): no -o, and *out is not written,
+ * not even when interrupted. */
+int cli_synthesis_files_main(const cli_synthesis *c, int argc, char **argv);
+/* Appends s to buf (size n, NUL-terminated) after a space, quoted for a
+ * POSIX shell when it holds anything but safe characters. */
+void cli_append_quoted(char *buf, size_t n, const char *s);
+/* Writes an image atomically with the run's metadata (synth.version, ...). */
+status cli_render_write(cli_render *r, const char *path, const image *im);
 /* Reads an image given by a flag; the error says "--flag: file: reason". */
 status cli_read_image(const char *flag, const char *path, image *im);
 
@@ -108,5 +117,7 @@ int cmd_classvis(int argc, char **argv);
 int cmd_neuron(int argc, char **argv);
 int cmd_invert(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
+int cmd_animate(int argc, char **argv);
+int cmd_poster(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ static const cli_command commands[] = {
     {"neuron", "neuron visualization: an image that maximises one unit or channel", cmd_neuron},
     {"invert", "feature inversion: an image from a layer's features of another", cmd_invert},
     {"presets", "list the presets (--preset NAME) and show one", cmd_presets},
+    {"animate", "DeepDream zoom animation: numbered frames, resumable, optionally encoded", cmd_animate},
     {0},
 };
 

@@ -103,18 +103,20 @@ static void preset_model_fallback(const option_state *st, model_options *mo)
     mo->model = NULL;
 }
 
+void cli_append_quoted(char *buf, size_t n, const char *s) { append_quoted(buf, n, s); }
+
 /* Before any work: -o and --log-json, the shared options, threads, the
  * command line for the metadata, the model. */
 static int cli_render_open(cli_render *r, const char *command, const render_options *run,
-                           const model_options *model, int argc, char **argv)
+                           const model_options *model, bool need_output, int argc, char **argv)
 {
     memset(r, 0, sizeof *r);
     r->command = command;
     r->run = run;
     cli_quiet = run->quiet;
-    if (!run->output)
+    if (need_output && !run->output)
         return cli_usage(command, "missing -o FILE (the result)");
-    if (image_check_output(run->output) != ST_OK)
+    if (need_output && image_check_output(run->output) != ST_OK)
         return cli_fail(ST_ERROR);
     if (run->log_json) {
         if (output_check_writable(run->log_json) != ST_OK)
@@ -267,6 +269,11 @@ static status write_image(cli_render *r, const char *path, const image *im)
     return image_write(path, im, &wo);
 }
 
+status cli_render_write(cli_render *r, const char *path, const image *im)
+{
+    return write_image(r, path, im);
+}
+
 static status on_snapshot(void *ctx, const image *im, int octave, int iter)
 {
     cli_render *r = ctx;
@@ -310,6 +317,17 @@ static int cli_render_close(cli_render *r, status s, image *out)
     return rc;
 }
 
+/* For commands that write their own files: ends the progress line and
+ * reports an error; nothing is written here. */
+static int cli_render_end(cli_render *r, status s)
+{
+    if (r->live) {
+        fputc('\n', stderr);
+        r->live = false;
+    }
+    return s == ST_OK ? EXIT_OK : cli_fail(s);
+}
+
 static void cli_render_free(cli_render *r)
 {
     if (r->log)
@@ -324,7 +342,7 @@ status cli_read_image(const char *flag, const char *path, image *im)
     return image_read(path, im) == ST_OK ? ST_OK : error_prefix(flag);
 }
 
-int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv)
+static int synthesis_main(const cli_synthesis *c, bool own_files, int argc, char **argv)
 {
     const char *command = c->table->command;
     void *o = alloc_array(1, c->options_size, command);
@@ -346,18 +364,29 @@ int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv)
     } else if (missing) {
         rc = cli_usage(command, "%s", missing);
     } else if (rc == EXIT_OK &&
-               (rc = cli_render_open(&r, command, (const render_options *)((char *)o + c->run_offset), mo, argc,
-                                     argv)) == EXIT_OK &&
+               (rc = cli_render_open(&r, command, (const render_options *)((char *)o + c->run_offset), mo, !own_files,
+                                     argc, argv)) == EXIT_OK &&
                (rc = options_resolve_layers(c->table, o, r.model) == ST_OK ? EXIT_OK : cli_fail(ST_ERROR)) ==
                    EXIT_OK) {
         memcpy(r.preset, st.preset, sizeof r.preset);
         memcpy(r.preset_sha256, st.preset_sha256, sizeof r.preset_sha256);
         render_callbacks cb = cli_render_callbacks(&r);
-        rc = cli_render_close(&r, c->render(o, &r, &cb, &out), &out);
+        status s = c->render(o, &r, &cb, &out);
+        rc = own_files ? cli_render_end(&r, s) : cli_render_close(&r, s, &out);
     }
     image_free(&out);
     cli_render_free(&r);
     options_free(c->table, o);
     free(o);
     return rc;
+}
+
+int cli_synthesis_main(const cli_synthesis *c, int argc, char **argv)
+{
+    return synthesis_main(c, false, argc, argv);
+}
+
+int cli_synthesis_files_main(const cli_synthesis *c, int argc, char **argv)
+{
+    return synthesis_main(c, true, argc, argv);
 }

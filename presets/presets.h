@@ -154,11 +154,16 @@ void options_free(const option_table *t, void *opts);
 enum { REG_OPTION_SPEC_COUNT = 19 };
 
 /* The shared run options of the synthesis commands (synth.h's
- * render_options at MEMBER): size, iterations, octaves, seed, threads,
- * tiles, logs, snapshots, quiet, output. */
-#define RENDER_OPTION_SPECS(TYPE, MEMBER)                                                             \
+ * render_options at MEMBER), in two groups: where the result goes (-o,
+ * --save-every), for commands that write one image, and how the run goes
+ * (size, iterations, octaves, seed, threads, tiles, log, quiet), for every
+ * synthesis command (animate writes frames into a folder instead of -o). */
+#define RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER)                                                      \
     {"output", 'o', OPT_STRING, offsetof(TYPE, MEMBER.output), 0, 0, 0, 0, NULL, "FILE",              \
      "write the result here (.png or .jpg); required"},                                              \
+    {"save-every", 0, OPT_INT, offsetof(TYPE, MEMBER.save_every), 0, 1e7, 0, 0, NULL, "N",           \
+     "also write the image every N iterations (OUT_<octave>_<iter>.png); 0 = never"}
+#define RENDER_RUN_OPTION_SPECS(TYPE, MEMBER)                                                         \
     {"size", 0, OPT_INT, offsetof(TYPE, MEMBER.size), 1, 65536, 0, 0, NULL, "PX",                     \
      "long side of the result in pixels"},                                                           \
     {"iters", 0, OPT_INT, offsetof(TYPE, MEMBER.iters), 0, 1e7, 0, 0, NULL, "N",                     \
@@ -173,12 +178,12 @@ enum { REG_OPTION_SPEC_COUNT = 19 };
      "worker threads (default 0: one per CPU)"},                                                     \
     {"tile", 0, OPT_INT, offsetof(TYPE, MEMBER.tile), 0, 65536, 0, 0, NULL, "PX",                    \
      "run the network on windows of at most PX x PX (memory follows the tile); 0 = whole image"},  \
-    {"save-every", 0, OPT_INT, offsetof(TYPE, MEMBER.save_every), 0, 1e7, 0, 0, NULL, "N",           \
-     "also write the image every N iterations (OUT_<octave>_<iter>.png); 0 = never"},               \
     {"log-json", 0, OPT_STRING, offsetof(TYPE, MEMBER.log_json), 0, 0, 0, 0, NULL, "FILE",           \
      "write one JSON object per iteration (octave, iter, loss, each term) to FILE"},                \
     {"quiet", 'q', OPT_FLAG, offsetof(TYPE, MEMBER.quiet), 0, 0, 0, 0, NULL, NULL,                   \
      "no progress or notes on stderr"}
+#define RENDER_OPTION_SPECS(TYPE, MEMBER) \
+    RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER), RENDER_RUN_OPTION_SPECS(TYPE, MEMBER)
 #define RENDER_OPTION_SPEC_COUNT 11
 
 /* The optimizer choice of render_options at MEMBER (not for dream, whose
@@ -198,6 +203,8 @@ extern const option_table dream_table;    /* dream_options */
 extern const option_table classvis_table; /* classvis_options */
 extern const option_table neuron_table;   /* neuron_options */
 extern const option_table invert_table;   /* invert_options */
+extern const option_table animate_table;  /* animate_options */
+extern const option_table poster_table;   /* poster_options */
 
 
 /* ===== Presets (presets/preset.c) ===========================================

@@ -51,20 +51,27 @@ const option_table style_table = {
     0, 0, 0,
 };
 
+/* dream's own options, of a dream_options at MEMBER (dream and animate). */
+#define DREAM_OPTION_SPECS(TYPE, MEMBER)                                                            \
+    {"input", 0, OPT_STRING, offsetof(TYPE, MEMBER.input), 0, 0, 0, 0, NULL, "FILE",                \
+     "the image to dream on; required"},                                                           \
+    {"layer", 0, OPT_STRING, offsetof(TYPE, MEMBER.layer), 0, 0, 0, 0, NULL, "L",                   \
+     "the layer to amplify (default relu4_2; e.g. inception_4c on GoogLeNet)"},                   \
+    {"channel", 0, OPT_INT, offsetof(TYPE, MEMBER.channel), 0, 1e6, 0, 0, NULL, "C",                \
+     "amplify only channel C (its mean) instead of the whole layer"},                             \
+    {"step", 0, OPT_NUMBER, offsetof(TYPE, MEMBER.step), 1e-6, 255, 0, 0, NULL, "S",                \
+     "step size in 8-bit pixel levels, normalized by the mean gradient (default 1.5)"},           \
+    {"guide", 0, OPT_STRING, offsetof(TYPE, MEMBER.guide), 0, 0, 0, 0, NULL, "FILE",                \
+     "dream towards this image's features (each position matched to its best guide feature)"}
+
+/* dream_options as a member (at offset 0), for the macros. */
+typedef struct { dream_options d; } dream_holder;
+
 static const option_spec dream_specs[] = {
-    {"input", 0, OPT_STRING, offsetof(dream_options, input), 0, 0, 0, 0, NULL, "FILE",
-     "the image to dream on; required"},
-    {"layer", 0, OPT_STRING, offsetof(dream_options, layer), 0, 0, 0, 0, NULL, "L",
-     "the layer to amplify (default relu4_2; e.g. inception_4c on GoogLeNet)"},
-    {"channel", 0, OPT_INT, offsetof(dream_options, channel), 0, 1e6, 0, 0, NULL, "C",
-     "amplify only channel C (its mean) instead of the whole layer"},
-    {"step", 0, OPT_NUMBER, offsetof(dream_options, step), 1e-6, 255, 0, 0, NULL, "S",
-     "step size in 8-bit pixel levels, normalized by the mean gradient (default 1.5)"},
-    {"guide", 0, OPT_STRING, offsetof(dream_options, guide), 0, 0, 0, 0, NULL, "FILE",
-     "dream towards this image's features (each position matched to its best guide feature)"},
-    RENDER_OPTION_SPECS(dream_options, run),
-    REG_OPTION_SPECS(dream_options, reg),
-    MODEL_OPTION_SPECS(dream_options, model),
+    DREAM_OPTION_SPECS(dream_holder, d),
+    RENDER_OPTION_SPECS(dream_holder, d.run),
+    REG_OPTION_SPECS(dream_holder, d.reg),
+    MODEL_OPTION_SPECS(dream_holder, d.model),
 };
 
 const option_table dream_table = {
@@ -77,6 +84,48 @@ const option_table dream_table = {
     "--clamp; --tile 1024. Without --size the result has the input's size.",
     dream_specs,
     COUNT(dream_specs),
+    0, 0, 0,
+};
+
+static const option_spec animate_specs[] = {
+    {"frames", 0, OPT_INT, offsetof(animate_options, frames), 1, 99999, 0, 0, NULL, "N",
+     "the number of frames in all (frame_00000.png to frame_<N-1>.png); required"},
+    {"out-dir", 0, OPT_STRING, offsetof(animate_options, out_dir), 0, 0, 0, 0, NULL, "DIR",
+     "the folder of the frames (made when missing); required"},
+    {"zoom", 0, OPT_NUMBER, offsetof(animate_options, zoom), 0.25, 4, 0, 0, NULL, "Z",
+     "zoom about the centre between frames (default 1.05; < 1 zooms out)"},
+    {"rotate", 0, OPT_NUMBER, offsetof(animate_options, rotate), -180, 180, 0, 0, NULL, "DEG",
+     "rotate between frames, counter-clockwise as displayed (default 0)"},
+    {"shift", 0, OPT_NUMBERS, offsetof(animate_options, shift), -1e5, 1e5, 2, 2, NULL, "DX,DY",
+     "move the picture between frames by DX right, DY down, in pixels (default 0,0)"},
+    {"resample", 0, OPT_CHOICE, offsetof(animate_options, resample), 0, 0, 0, 0, "bicubic|lanczos",
+     NULL, "the interpolation of the transform between frames"},
+    {"encode", 0, OPT_STRING, offsetof(animate_options, encode), 0, 0, 0, 0, NULL, "FILE",
+     "when the frames are done, encode them into FILE (.mp4 or .gif) with ffmpeg"},
+    {"fps", 0, OPT_INT, offsetof(animate_options, fps), 1, 240, 0, 0, NULL, "N",
+     "--encode: frames per second (default 24)"},
+    DREAM_OPTION_SPECS(animate_options, dream),
+    RENDER_RUN_OPTION_SPECS(animate_options, dream.run),
+    REG_OPTION_SPECS(animate_options, dream.reg),
+    MODEL_OPTION_SPECS(animate_options, dream.model),
+};
+
+const option_table animate_table = {
+    "animate",
+    "synth animate --input IMG --frames N --out-dir DIR [--zoom Z] [--rotate DEG] [--shift DX,DY]\n"
+    "                     [--encode OUT.mp4|OUT.gif] [dream options]",
+    "DeepDream animation (the deepdream notebook's zoom): frame 0 is the dreamed\n"
+    "input; frame k+1 is the dream of frame k zoomed about the centre by Z, rotated\n"
+    "by DEG and shifted by DX,DY (bicubic or Lanczos; the size stays). Frames are\n"
+    "written to DIR/frame_00000.png, ... each whole or not at all. Run the same\n"
+    "command again and it continues after the last complete frame (also after\n"
+    "Ctrl-C or a crash; a larger --frames extends the animation); DIR/animate.state\n"
+    "holds the options, and other options are refused rather than mixed. Frame k\n"
+    "dreams with a seed made from --seed and k and starts from frame k-1 as written,\n"
+    "so a resumed run gives the same bytes as one without a break. Each frame is a\n"
+    "dream with synth dream's options and defaults.",
+    animate_specs,
+    COUNT(animate_specs),
     0, 0, 0,
 };
 

@@ -128,6 +128,19 @@ typedef enum { IMAGE_RESAMPLE_AREA, IMAGE_RESAMPLE_LANCZOS, IMAGE_RESAMPLE_BICUB
 /* dst: a fresh width x height allocation (dst must not be src). */
 status image_resize(const image *src, int width, int height, image_resample filter, image *dst);
 
+/* Zoom, rotation and shift about the centre, keeping the size (animation
+ * frames). Output pixel (i, j) (row, column) reads the source at
+ *     (u, v) = (cy, cx) + R(−θ)·((i, j) − (cy, cx) − (dy, dx)) / zoom
+ * with cy = (H − 1)/2, cx = (W − 1)/2, θ in radians counter-clockwise as
+ * displayed (y down), R(−θ)(a, b) = (a cos θ + b sin θ, b cos θ − a sin θ):
+ * the picture grows by `zoom`, turns by θ, then moves by (dx, dy) pixels.
+ * filter: LANCZOS or BICUBIC, the kernel K(t) taken in the source's axes,
+ * w = K(i − u)·K(j − v), widened by 1/zoom when zoom < 1 (antialiasing);
+ * weights normalized, taps outside clamped to the edge. zoom 1, θ 0 and a
+ * whole-pixel shift copy pixels exactly. dst: a fresh allocation. */
+status image_warp(const image *src, double zoom, double radians, double dx, double dy,
+                  image_resample filter, image *dst);
+
 /* ===== Model input: the shared model flags, images in, gradients out ======
  * Every command that runs a network takes the same model flags (presets.h's
  * MODEL_OPTION_SPECS) into a model_options, opens the model with model_open,
@@ -598,6 +611,33 @@ typedef struct {
 void invert_options_default(invert_options *o);
 status render_invert(const invert_options *o, net_model *m, const image *input,
                      const render_callbacks *cb, image *out);
+
+/* ----- Animation: DeepDream zoom frames ------------------------------------
+ * frame 0 = dream(input); frame k+1 = dream(warp(frame k)), each dream with
+ * the dream options and a seed of its own (animate_frame_seed), so any frame
+ * is a function of the frame before it as written (8-bit PNG), the options
+ * and k alone: cli/ reads frame k back from its file to make frame k + 1,
+ * which is what makes a resumed run the same as one without a break. */
+typedef struct {
+    dream_options dream; /* each frame's dream; dream.run.output is unused */
+    int frames;          /* --frames N */
+    char *out_dir;       /* --out-dir DIR */
+    double zoom;         /* --zoom Z > 0 (1.05) */
+    double rotate;       /* --rotate DEG, counter-clockwise as displayed */
+    number_list shift;   /* --shift DX,DY; empty = 0,0 */
+    int resample;        /* --resample: 0 bicubic, 1 lanczos */
+    char *encode;        /* --encode FILE.mp4|FILE.gif (cli/ runs ffmpeg) */
+    int fps;             /* --fps N (24) */
+} animate_options;
+void animate_options_default(animate_options *o);
+/* The seed of frame k's dream: splitmix64 of (seed, k), in [0, 2^31). */
+int animate_frame_seed(int seed, int k);
+/* Frame k from `prev`: k = 0, the dream of prev (the input, at --size when
+ * given); k > 0, the dream of prev warped by the options' transform (prev's
+ * size). Interruption and errors as render_dream's. */
+status render_animate_frame(const animate_options *o, net_model *m, const image *prev, int k,
+                            const image *guide /* NULL: none */, const render_callbacks *cb,
+                            image *out);
 
 /* ----- The engine: one objective on one model, an octave at a time ------
  * The loop the commands share, for commands built on it (texture,

@@ -158,10 +158,119 @@ static void test_area_blocks(void)
     image_free(&src);
 }
 
+/* ----- image_warp ------------------------------------------------------------ */
+
+/* Output pixel (i, j) of channel c of the warp, from its definition in
+ * synth.h: the source point, then a direct 2-D kernel sum over every source
+ * pixel (clamped), normalized. */
+static double warp_reference(const image *src, double zoom, double th, double dx, double dy,
+                             image_resample f, int c, int i, int j)
+{
+    int W = src->width, H = src->height;
+    double cy = (H - 1) / 2.0, cx = (W - 1) / 2.0, a = i - cy - dy, b = j - cx - dx;
+    double u = cy + (a * cos(th) + b * sin(th)) / zoom, v = cx + (b * cos(th) - a * sin(th)) / zoom;
+    double s = zoom < 1 ? zoom : 1, sum = 0, wsum = 0;
+    const float *p = image_plane(src, c);
+    for (int y = (int)floor(u) - 14; y <= (int)ceil(u) + 14; y++)
+        for (int x = (int)floor(v) - 14; x <= (int)ceil(v) + 14; x++) {
+            double k = ref_kernel(f, (y - u) * s) * ref_kernel(f, (x - v) * s);
+            sum += k * p[clampi(y, 0, H - 1) * W + clampi(x, 0, W - 1)];
+            wsum += k;
+        }
+    return sum / wsum;
+}
+
+static void fill_random(image *im, rng *r)
+{
+    for (size_t i = 0; i < (size_t)3 * im->width * im->height; i++)
+        im->data[i] = (float)rng_uniform(r);
+}
+
+static void test_warp_reference(void)
+{
+    static const double cases[][4] = {
+        /* zoom, degrees, dx, dy */
+        {1.05, 0, 0, 0}, {1.3, 17, 2.5, -1.25}, {0.7, -40, 0, 3}, {0.3, 5, 0, 0}, {2, 90, 0.5, 0.5},
+    };
+    rng r;
+    rng_seed(&r, 11);
+    image src, dst;
+    REQUIRE(image_alloc(&src, 23, 17, "test") == ST_OK);
+    fill_random(&src, &r);
+    for (int f = IMAGE_RESAMPLE_LANCZOS; f <= IMAGE_RESAMPLE_BICUBIC; f++)
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            double zoom = cases[k][0], th = cases[k][1] * M_PI / 180;
+            REQUIRE(image_warp(&src, zoom, th, cases[k][2], cases[k][3], f, &dst) == ST_OK);
+            REQUIRE(dst.width == 23 && dst.height == 17);
+            double worst = 0;
+            for (int c = 0; c < 3; c++)
+                for (int i = 0; i < 17; i++)
+                    for (int j = 0; j < 23; j++) {
+                        double want = warp_reference(&src, zoom, th, cases[k][2], cases[k][3], f, c, i, j);
+                        double got = image_plane(&dst, c)[i * 23 + j];
+                        worst = fmax(worst, fabs(got - want));
+                    }
+            if (worst > 1e-5)
+                fprintf(stderr, "warp %s case %zu: max error %g\n", filter_name[f], k, worst);
+            CHECK(worst <= 1e-5);
+            image_free(&dst);
+        }
+    image_free(&src);
+}
+
+/* No change copies exactly; whole-pixel shifts and quarter turns move
+ * pixels exactly; a constant stays constant; bad arguments fail. */
+static void test_warp_exact(void)
+{
+    rng r;
+    rng_seed(&r, 12);
+    image src, dst;
+    REQUIRE(image_alloc(&src, 16, 16, "test") == ST_OK);
+    fill_random(&src, &r);
+    for (int f = IMAGE_RESAMPLE_LANCZOS; f <= IMAGE_RESAMPLE_BICUBIC; f++) {
+        REQUIRE(image_warp(&src, 1, 0, 0, 0, f, &dst) == ST_OK);
+        CHECK(memcmp(dst.data, src.data, sizeof(float) * 3 * 16 * 16) == 0);
+        image_free(&dst);
+        /* 3 right, 2 up: dst(i, j) = src(i + 2, j - 3) inside */
+        REQUIRE(image_warp(&src, 1, 0, 3, -2, f, &dst) == ST_OK);
+        bool same = true;
+        for (int i = 0; i < 14; i++)
+            for (int j = 3; j < 16; j++)
+                same &= dst.data[i * 16 + j] == src.data[(i + 2) * 16 + j - 3];
+        CHECK(same);
+        image_free(&dst);
+        /* a quarter turn counter-clockwise: dst(i, j) = src(j, 15 - i) */
+        REQUIRE(image_warp(&src, 1, M_PI / 2, 0, 0, f, &dst) == ST_OK);
+        same = true;
+        for (int i = 0; i < 16; i++)
+            for (int j = 0; j < 16; j++)
+                same &= fabsf(dst.data[i * 16 + j] - src.data[j * 16 + 15 - i]) < 1e-6f;
+        CHECK(same);
+        image_free(&dst);
+    }
+    image flat;
+    REQUIRE(image_alloc(&flat, 9, 7, "test") == ST_OK);
+    for (int i = 0; i < 3 * 9 * 7; i++)
+        flat.data[i] = 0.375f;
+    REQUIRE(image_warp(&flat, 0.4, 0.3, 1.5, 2, IMAGE_RESAMPLE_LANCZOS, &dst) == ST_OK);
+    float worst = 0;
+    for (int i = 0; i < 3 * 9 * 7; i++)
+        worst = fmaxf(worst, fabsf(dst.data[i] - 0.375f));
+    CHECK(worst < 1e-6f);
+    image_free(&dst);
+    CHECK_FAILS_WITH(image_warp(&flat, 0.1, 0, 0, 0, IMAGE_RESAMPLE_BICUBIC, &dst), "zoom 0.1");
+    CHECK_FAILS_WITH(image_warp(&flat, 1, 0, 0, 0, IMAGE_RESAMPLE_AREA, &dst), "unknown filter");
+    CHECK_FAILS_WITH(image_warp(&flat, 1, NAN, 0, 0, IMAGE_RESAMPLE_BICUBIC, &dst), "finite");
+    image_free(&flat);
+    image_free(&src);
+}
+
 int main(void)
 {
     test_against_reference();
     test_constant();
     test_area_blocks();
+    test_warp_reference();
+    test_warp_exact();
     return check_report("test_image_resample");
 }
