@@ -109,23 +109,29 @@ expect_fail 1 "the objective or its gradient is not finite" "$SYNTH" neuron --mo
 grep -qF "the last good image is in $T/nan.png" "$T/err" || fail "says where the image is: $(cat "$T/err")"
 size_is "$T/nan.png" 32x32
 
-# ---- SIGINT / SIGTERM: the current image, exit 130 / 143 ---------------------------
-interrupt() { # SIGNAL CODE
+# ---- SIGINT / SIGTERM: the current image, exit 130 / 143, for every command -----
+interrupt() { # SIGNAL CODE WxH COMMAND ARGS...
+    local sig=$1 code=$2 size=$3
+    shift 3
     rm -f "$T/int.png" "$T/int.json"
-    "$SYNTH" dream --input "$E/content.jpg" --size 96 --octaves 1 --iters 100000 --log-json "$T/int.json" \
-        -o "$T/int.png" >"$T/out" 2>"$T/err" &
+    "$SYNTH" "$@" --octaves 1 --iters 100000 --log-json "$T/int.json" -o "$T/int.png" >"$T/out" 2>"$T/err" &
     local pid=$! waited=0
     while [ ! -s "$T/int.json" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
-    kill -"$1" $pid
+    kill -"$sig" $pid
     wait $pid
     local rc=$?
-    [ $rc = "$2" ] || fail "SIG$1: exit $rc, expected $2: $(cat "$T/err")"
+    [ $rc = "$code" ] || fail "$1 SIG$sig: exit $rc, expected $code: $(cat "$T/err")"
     grep -q "interrupted at octave 1/1; the current image is in $T/int.png" "$T/err" \
-        || fail "SIG$1 says so: $(cat "$T/err")"
-    size_is "$T/int.png" 96x72
-    ls "$T" | grep -q '^\.' && fail "no temporary left behind"
+        || fail "$1 SIG$sig says so: $(cat "$T/err")"
+    size_is "$T/int.png" "$size"
+    ls -A "$T" | grep -q '^\.' && fail "$1: no temporary left behind"
 }
-interrupt INT 130
-interrupt TERM 143
+interrupt INT 130 96x72 dream --input "$E/content.jpg" --size 96
+interrupt TERM 143 96x72 dream --input "$E/content.jpg" --size 96
+interrupt INT 130 48x36 style --content "$E/content.jpg" --style "$E/style.jpg" --size 48
+interrupt TERM 143 48x36 style --content "$E/content.jpg" --style "$E/style.jpg" --size 48
+interrupt INT 130 40x40 classvis --model "$SMOOTH" --class 2 --size 40
+interrupt INT 130 32x32 neuron --model "$SMOOTH" --layer act3 --channel 2 --size 32
+interrupt INT 130 48x36 invert --input "$E/content.jpg" --layer relu2_1 --size 48
 
 finish
