@@ -23,6 +23,7 @@ static const cli_command commands[] = {
     {"invert", "feature inversion: an image from a layer's features of another", cmd_invert},
     {"presets", "list the presets (--preset NAME) and show one", cmd_presets},
     {"animate", "DeepDream zoom animation: numbered frames, resumable, optionally encoded", cmd_animate},
+    {"poster", "a grid of class visualizations with captions", cmd_poster},
     {0},
 };
 

@@ -21,7 +21,7 @@
 /* Add a command's table here when it gets one; a command not listed still
  * reads its own section (preset_load's `own` table). */
 static const option_table *const known_tables[] = {
-    &style_table, &dream_table, &classvis_table, &neuron_table, &invert_table, &animate_table,
+    &style_table, &dream_table, &classvis_table, &neuron_table, &invert_table, &animate_table, &poster_table,
 };
 enum { KNOWN_TABLE_COUNT = (int)(sizeof known_tables / sizeof known_tables[0]) };
 

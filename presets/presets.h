@@ -154,13 +154,15 @@ void options_free(const option_table *t, void *opts);
 enum { REG_OPTION_SPEC_COUNT = 19 };
 
 /* The shared run options of the synthesis commands (synth.h's
- * render_options at MEMBER), in two groups: where the result goes (-o,
- * --save-every), for commands that write one image, and how the run goes
- * (size, iterations, octaves, seed, threads, tiles, log, quiet), for every
- * synthesis command (animate writes frames into a folder instead of -o). */
+ * render_options at MEMBER), in three groups: where the result goes (-o),
+ * snapshots (--save-every), and how the run goes (size, iterations,
+ * octaves, seed, threads, tiles, log, quiet). Every synthesis command takes
+ * the last; animate writes frames into a folder instead of -o, and poster
+ * takes no snapshots. */
 #define RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER)                                                      \
     {"output", 'o', OPT_STRING, offsetof(TYPE, MEMBER.output), 0, 0, 0, 0, NULL, "FILE",              \
-     "write the result here (.png or .jpg); required"},                                              \
+     "write the result here (.png or .jpg); required"}
+#define RENDER_SNAPSHOT_OPTION_SPECS(TYPE, MEMBER)                                                    \
     {"save-every", 0, OPT_INT, offsetof(TYPE, MEMBER.save_every), 0, 1e7, 0, 0, NULL, "N",           \
      "also write the image every N iterations (OUT_<octave>_<iter>.png); 0 = never"}
 #define RENDER_RUN_OPTION_SPECS(TYPE, MEMBER)                                                         \
@@ -182,8 +184,9 @@ enum { REG_OPTION_SPEC_COUNT = 19 };
      "write one JSON object per iteration (octave, iter, loss, each term) to FILE"},                \
     {"quiet", 'q', OPT_FLAG, offsetof(TYPE, MEMBER.quiet), 0, 0, 0, 0, NULL, NULL,                   \
      "no progress or notes on stderr"}
-#define RENDER_OPTION_SPECS(TYPE, MEMBER) \
-    RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER), RENDER_RUN_OPTION_SPECS(TYPE, MEMBER)
+#define RENDER_OPTION_SPECS(TYPE, MEMBER)                                                  \
+    RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER), RENDER_SNAPSHOT_OPTION_SPECS(TYPE, MEMBER), \
+        RENDER_RUN_OPTION_SPECS(TYPE, MEMBER)
 #define RENDER_OPTION_SPEC_COUNT 11
 
 /* The optimizer choice of render_options at MEMBER (not for dream, whose

@@ -129,13 +129,20 @@ const option_table animate_table = {
     0, 0, 0,
 };
 
+/* classvis's own options but the class, of a classvis_options at MEMBER
+ * (classvis and poster). */
+#define CLASSVIS_OPTION_SPECS(TYPE, MEMBER)                                                           \
+    {"layer", 0, OPT_STRING, offsetof(TYPE, MEMBER.layer), 0, 0, 0, 0, NULL, "L",                     \
+     "the layer of class scores (default: the model's output, or its input when it is a Softmax)"}, \
+    {"logprob", 0, OPT_FLAG, offsetof(TYPE, MEMBER.logprob), 0, 0, 0, 0, NULL, NULL,                  \
+     "maximise the log-softmax probability instead of the logit"}
+
+typedef struct { classvis_options v; } classvis_holder;
+
 static const option_spec classvis_specs[] = {
     {"class", 0, OPT_INT, offsetof(classvis_options, class_index), 0, 1e6, 0, 0, NULL, "K",
      "the class to visualize (its index in the model's output); required"},
-    {"layer", 0, OPT_STRING, offsetof(classvis_options, layer), 0, 0, 0, 0, NULL, "L",
-     "the layer of class scores (default: the model's output, or its input when it is a Softmax)"},
-    {"logprob", 0, OPT_FLAG, offsetof(classvis_options, logprob), 0, 0, 0, 0, NULL, NULL,
-     "maximise the log-softmax probability instead of the logit"},
+    CLASSVIS_OPTION_SPECS(classvis_holder, v),
     OPTIMIZER_OPTION_SPECS(classvis_options, run),
     RENDER_OPTION_SPECS(classvis_options, run),
     REG_OPTION_SPECS(classvis_options, reg),
@@ -204,5 +211,42 @@ const option_table invert_table = {
     "(--lr 0.1), --layer relu3_1, --tv-weight 1e-5 --tv-beta 2.",
     invert_specs,
     COUNT(invert_specs),
+    0, 0, 0,
+};
+
+static const option_spec poster_specs[] = {
+    {"classes", 0, OPT_LIST, offsetof(poster_options, classes), 0, 0, 1, 1024, NULL, "K1,K2,...",
+     "the classes, one cell each, in order (A-B for a range); required"},
+    {"cols", 0, OPT_INT, offsetof(poster_options, cols), 0, 1024, 0, 0, NULL, "N",
+     "cells per row (default 0: about square)"},
+    {"cell", 0, OPT_INT, offsetof(poster_options, cell), 8, 8192, 0, 0, NULL, "PX",
+     "the side of each visualization on the poster (default 224)"},
+    {"title", 0, OPT_STRING, offsetof(poster_options, title), 0, 0, 0, 0, NULL, "TEXT",
+     "a title above the grid"},
+    {"caption-size", 0, OPT_INT, offsetof(poster_options, caption_size), 0, 1024, 0, 0, NULL, "PX",
+     "caption text size (default 0: max(10, cell/14)); the title is twice as large"},
+    {"font", 0, OPT_STRING, offsetof(poster_options, font), 0, 0, 0, 0, NULL, "FILE",
+     "a TrueType/OpenType font (default DejaVuSans.ttf of fonts-dejavu-core)"},
+    CLASSVIS_OPTION_SPECS(poster_options, vis),
+    OPTIMIZER_OPTION_SPECS(poster_options, vis.run),
+    RENDER_OUTPUT_OPTION_SPECS(poster_options, vis.run),
+    RENDER_RUN_OPTION_SPECS(poster_options, vis.run),
+    REG_OPTION_SPECS(poster_options, vis.reg),
+    MODEL_OPTION_SPECS(poster_options, vis.model),
+};
+
+const option_table poster_table = {
+    "poster",
+    "synth poster --classes K1,K2,... -o POSTER.png [--cols N] [--cell PX] [--title TEXT] [classvis options]",
+    "A class-visualization poster: one synth classvis per class (the same options\n"
+    "and --seed for each, rendered at --size, default the cell), laid out in a grid\n"
+    "of --cell px cells with captions: the class's name from the model's labels or\n"
+    "--labels FILE, else \"class K\" (\"channel K\" on the built-in network). Text is\n"
+    "drawn with FreeType; long names end in \"...\". Size: with g = max(1, cell/32)\n"
+    "and C the caption size, width = cols*(cell+g)+g, height = T + rows*(cell+2C+g)+g,\n"
+    "T = 4C with --title, else 0. Ctrl-C writes the poster so far (finished cells,\n"
+    "the interrupted one as it was, the rest blank) and exits 130.\n" VIS_DEFAULTS,
+    poster_specs,
+    COUNT(poster_specs),
     0, 0, 0,
 };

@@ -9,7 +9,14 @@ static const float grid_background = 0.12f;
 
 status grid_layout_init(grid_layout *g, int count, int tile_width, int tile_height, int cols)
 {
+    return grid_layout_init_gap(g, count, tile_width, tile_height, cols, 1);
+}
+
+status grid_layout_init_gap(grid_layout *g, int count, int tile_width, int tile_height, int cols, int gap)
+{
     memset(g, 0, sizeof *g);
+    if (gap < 0 || gap > 65536)
+        return error_set("grid", "gap %d", gap);
     if (count < 1 || tile_width < 1 || tile_height < 1)
         return error_set("grid", "nothing to lay out");
     if (cols <= 0)
@@ -20,7 +27,7 @@ status grid_layout_init(grid_layout *g, int count, int tile_width, int tile_heig
     g->rows = (count + cols - 1) / cols;
     g->tile_width = tile_width;
     g->tile_height = tile_height;
-    g->gap = 1;
+    g->gap = gap;
     int64_t w = (int64_t)cols * (tile_width + g->gap) + g->gap;
     int64_t h = (int64_t)g->rows * (tile_height + g->gap) + g->gap;
     if (w > INT32_MAX || h > INT32_MAX)

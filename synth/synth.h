@@ -639,6 +639,48 @@ status render_animate_frame(const animate_options *o, net_model *m, const image 
                             const image *guide /* NULL: none */, const render_callbacks *cb,
                             image *out);
 
+/* ----- Posters: class visualizations with captions ----------------------
+ * A grid (explain's grid_layout) of cells, each a cell×cell tile above a
+ * caption band, under an optional title band, on the grids' dark
+ * background with light text (FreeType, anti-aliased, one line per caption,
+ * cut with "…" when too long). Sizes, with g = poster_gap(cell) and C the
+ * caption size in pixels:
+ *   width  = cols·(cell + g) + g
+ *   height = T + rows·(cell + 2C + g) + g,  T = 4C with a title, else 0
+ * (the title drawn at 2C). */
+typedef struct {
+    int cols;           /* ≥ 1 */
+    int cell;           /* tile side in pixels, ≥ 8 */
+    int caption_px;     /* caption size in pixels, ≥ 4 */
+    const char *title;  /* NULL or "": no title band */
+    const char *font;   /* a TrueType/OpenType file; NULL: poster_default_font() */
+} poster_style;
+typedef struct {
+    classvis_options vis; /* each cell's classvis (class_index set per cell) */
+    string_list classes;  /* --classes K1,K2,... (A-B ranges) */
+    int cols;             /* --cols N; 0: about square */
+    int cell;             /* --cell PX (224) */
+    int caption_size;     /* --caption-size PX; 0: poster_caption_px(cell) */
+    char *title;          /* --title TEXT */
+    char *font;           /* --font FILE */
+} poster_options;
+void poster_options_default(poster_options *o);
+/* --classes as class indices: *out (allocated, *count of them); errors
+ * name --classes and the item. */
+status poster_classes(const string_list *classes, int **out, int *count);
+int poster_gap(int cell);          /* max(1, cell / 32) */
+int poster_caption_px(int cell);   /* the default caption size: max(10, cell / 14) */
+/* The first of a fixed list of DejaVuSans.ttf paths (Debian's
+ * fonts-dejavu-core first) that exists, or NULL. */
+const char *poster_default_font(void);
+/* Opens the style's font (errors name --font and the path, or say which
+ * package to install), for a check before any rendering. */
+status poster_check_font(const poster_style *s);
+/* count tiles (any size: resized to the cell; an empty tile leaves its
+ * cell blank) with their captions (NULL or "" for none) → *out (allocated). */
+status poster_compose(const poster_style *s, const image *tiles, const char *const *captions, int count,
+                      image *out);
+
 /* ----- The engine: one objective on one model, an octave at a time ------
  * The loop the commands share, for commands built on it (texture,
  * animation) and for tests. */
@@ -882,6 +924,8 @@ typedef struct {
     int count, cols, rows, tile_width, tile_height, gap;
 } grid_layout;
 status grid_layout_init(grid_layout *g, int count, int tile_width, int tile_height, int cols);
+/* The same with a gap of `gap` pixels (the poster's). */
+status grid_layout_init_gap(grid_layout *g, int count, int tile_width, int tile_height, int cols, int gap);
 status grid_image(const grid_layout *g, image *out); /* allocates the background */
 /* Copies `tile` (any size: scaled by nearest neighbour) into slot `index`
  * (row-major). Top-left pixel of the slot: */
