@@ -119,5 +119,6 @@ int cmd_invert(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
 int cmd_animate(int argc, char **argv);
 int cmd_poster(int argc, char **argv);
+int cmd_texture(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
     {"classvis", "class visualization: an image that maximises a class score", cmd_classvis},
     {"neuron", "neuron visualization: an image that maximises one unit or channel", cmd_neuron},
     {"invert", "feature inversion: an image from a layer's features of another", cmd_invert},
+    {"texture", "texture synthesis from style images, any size, optionally tileable", cmd_texture},
     {"presets", "list the presets (--preset NAME) and show one", cmd_presets},
     {"animate", "DeepDream zoom animation: numbered frames, resumable, optionally encoded", cmd_animate},
     {"poster", "a grid of class visualizations with captions", cmd_poster},

@@ -208,6 +208,7 @@ extern const option_table neuron_table;   /* neuron_options */
 extern const option_table invert_table;   /* invert_options */
 extern const option_table animate_table;  /* animate_options */
 extern const option_table poster_table;   /* poster_options */
+extern const option_table texture_table;  /* texture_options */
 
 
 /* ===== Presets (presets/preset.c) ===========================================

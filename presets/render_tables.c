@@ -7,30 +7,35 @@
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+/* The style terms' options, shared by style and texture (TYPE has fields of
+ * these names); SCALE_HELP says what the style scale is relative to. */
+#define STYLE_TERM_SPECS(TYPE, SCALE_HELP)                                                             \
+    {"style", 0, OPT_STRINGS, offsetof(TYPE, styles), 0, 0, 0, 64, NULL, "FILE",                      \
+     "a style image; repeat for several; required"},                                                  \
+    {"style-blend", 0, OPT_NUMBERS, offsetof(TYPE, style_blend), 0, 1e9, 1, 64, NULL, "W,...",        \
+     "weights of the style images, one each (default: equal)"},                                      \
+    {"style-layers", 0, OPT_LIST, offsetof(TYPE, style_layers), 0, 0, 1, 64, NULL, "L,...",           \
+     "layers whose Gram matrices are matched to the style (default relu1_1,relu2_1,relu3_1,"        \
+     "relu4_1,relu5_1)"},                                                                             \
+    {"style-layer-weights", 0, OPT_NUMBERS, offsetof(TYPE, style_layer_weights), 0, 1e9, 1, 64, NULL, \
+     "W,...", "weight of each style layer (default: equal)"},                                         \
+    {"style-weight", 0, OPT_NUMBER, offsetof(TYPE, style_weight), 0, 1e12, 0, 0, NULL, "W",          \
+     "weight of the style's relative Gram error (default 1000)"},                                    \
+    {"style-scale", 0, OPT_NUMBER, offsetof(TYPE, style_scale), 0.01, 100, 0, 0, NULL, "X", SCALE_HELP}
+
 static const option_spec style_specs[] = {
     {"content", 0, OPT_STRING, offsetof(style_options, content), 0, 0, 0, 0, NULL, "FILE",
      "the content image; required"},
-    {"style", 0, OPT_STRINGS, offsetof(style_options, styles), 0, 0, 0, 64, NULL, "FILE",
-     "a style image; repeat for several; required"},
-    {"style-blend", 0, OPT_NUMBERS, offsetof(style_options, style_blend), 0, 1e9, 1, 64, NULL, "W,...",
-     "weights of the style images, one each (default: equal)"},
     {"content-layers", 0, OPT_LIST, offsetof(style_options, content_layers), 0, 0, 1, 64, NULL, "L,...",
      "layers matched to the content (default relu4_2)"},
-    {"style-layers", 0, OPT_LIST, offsetof(style_options, style_layers), 0, 0, 1, 64, NULL, "L,...",
-     "layers whose Gram matrices are matched to the style (default relu1_1,relu2_1,relu3_1,"
-     "relu4_1,relu5_1)"},
-    {"style-layer-weights", 0, OPT_NUMBERS, offsetof(style_options, style_layer_weights), 0, 1e9, 1, 64,
-     NULL, "W,...", "weight of each style layer (default: equal)"},
     {"content-weight", 0, OPT_NUMBER, offsetof(style_options, content_weight), 0, 1e12, 0, 0, NULL, "W",
      "weight of the content's relative feature error (default 1; 0 = texture)"},
-    {"style-weight", 0, OPT_NUMBER, offsetof(style_options, style_weight), 0, 1e12, 0, 0, NULL, "W",
-     "weight of the style's relative Gram error (default 1000)"},
     {"init", 0, OPT_STRING, offsetof(style_options, init), 0, 0, 0, 0, NULL, "content|random|FILE",
      "start from the content (default), from noise, or from an image"},
     {"original-colors", 0, OPT_FLAG, offsetof(style_options, original_colors), 0, 0, 0, 0, NULL, NULL,
      "keep the content's colours: transfer only the luminance (YIQ)"},
-    {"style-scale", 0, OPT_NUMBER, offsetof(style_options, style_scale), 0.01, 100, 0, 0, NULL, "X",
-     "style images at X times the result's size (default 1; smaller = larger brush strokes)"},
+    STYLE_TERM_SPECS(style_options,
+                     "style images at X times the result's size (default 1; smaller = larger brush strokes)"),
     OPTIMIZER_OPTION_SPECS(style_options, run),
     RENDER_OPTION_SPECS(style_options, run),
     REG_OPTION_SPECS(style_options, reg),
@@ -248,5 +253,38 @@ const option_table poster_table = {
     "the interrupted one as it was, the rest blank) and exits 130.\n" VIS_DEFAULTS,
     poster_specs,
     COUNT(poster_specs),
+    0, 0, 0,
+};
+
+static const option_spec texture_specs[] = {
+    STYLE_TERM_SPECS(texture_options,
+                     "style images at X times their own size (default 1; larger = larger features)"),
+    {"width", 0, OPT_INT, offsetof(texture_options, width), 1, 65536, 0, 0, NULL, "PX",
+     "width of the result (alone: the height by the first style's aspect)"},
+    {"height", 0, OPT_INT, offsetof(texture_options, height), 1, 65536, 0, 0, NULL, "PX",
+     "height of the result (alone: the width by the first style's aspect)"},
+    {"tileable", 0, OPT_FLAG, offsetof(texture_options, tileable), 0, 0, 0, 0, NULL, NULL,
+     "wrap around seamlessly: circular pads in every conv and pool, rolled jitter, wrapped tiles"},
+    {"match-histogram", 0, OPT_FLAG, offsetof(texture_options, match_histogram), 0, 0, 0, 0, NULL, NULL,
+     "match the colour histogram to the style's (along the style's principal colour axes)"},
+    OPTIMIZER_OPTION_SPECS(texture_options, run),
+    RENDER_OPTION_SPECS(texture_options, run),
+    REG_OPTION_SPECS(texture_options, reg),
+    MODEL_OPTION_SPECS(texture_options, model),
+};
+
+const option_table texture_table = {
+    "texture",
+    "synth texture --style S [--style S2 ...] -o OUT [--width W --height H | --size PX] "
+    "[--tileable] [--match-histogram] [options]",
+    "Texture synthesis (Gatys, Ecker & Bethge 2015): from noise, an image whose\n"
+    "feature Gram matrices at --style-layers match those of S (style transfer\n"
+    "without content), of any size: the style keeps its own scale, and --tile\n"
+    "bounds the memory. --tileable makes it wrap around (a 2x2 tiling shows no\n"
+    "seam). Defaults: --size 256 (long side, the first style's aspect),\n"
+    "--octaves 2 (--octave-scale 2), --iters 100 per octave, --param fourier\n"
+    "--decorrelate (with a sigmoid), Adam (--lr 0.05), the built-in network.",
+    texture_specs,
+    COUNT(texture_specs),
     0, 0, 0,
 };

@@ -26,6 +26,8 @@ typedef struct {
     bool fit;         /* one window, resized to nh×nw */
     int nh, nw;       /* the network's input size */
     double fit_scale; /* nh / H in fit mode */
+    bool circular;    /* the net pads circularly and tiled windows wrap around the
+                         image's edges (a periodic image); else windows stay inside */
 } window_plan;
 
 /* Cells along one axis: [a[i], b[i]) evaluated in the window starting at
@@ -190,7 +192,9 @@ static int axis_cell_capacity(const window_plan *p, int L, int T)
 
 /* Cells of an axis of length L with windows of T and the plan's margin;
  * the grid's lines at o + k·(T − 2·margin). A last cell shorter than
- * min_cell joins the one before. */
+ * min_cell joins the one before. Each window starts `margin` before its
+ * cell, kept inside the image, or with circular plans wrapping around it
+ * (a start < 0 reads the image's far end). */
 static void axis_layout(const window_plan *p, int L, int T, int o, int min_cell, axis_cells *ax)
 {
     if (!p->tiled || T >= L) {
@@ -206,7 +210,7 @@ static void axis_layout(const window_plan *p, int L, int T, int o, int min_cell,
             end = L;
         ax->a[ax->n] = start;
         ax->b[ax->n] = end;
-        ax->ws[ax->n] = imin(imax(start - p->margin, 0), L - T);
+        ax->ws[ax->n] = p->circular ? start - p->margin : imin(imax(start - p->margin, 0), L - T);
         ax->n++;
         start = end;
         next = end + core;
@@ -232,12 +236,13 @@ static void axis_free(axis_cells *ax)
 /* Positions [i0, i1) of a layer axis (length n, receptive-field centre of
  * unit i at off + i·stride in window coordinates) whose centres lie in the
  * cell [a, b) of an axis of length L, the window starting at ws. The first
- * and last cells take the positions beyond the image's edges; a cell gets at
- * least one position. */
-static void cell_positions(int a, int b, int ws, int L, double off, double stride, int n, int *i0, int *i1)
+ * and last cells take the positions beyond the image's edges (not when the
+ * windows wrap: there is no edge); a cell gets at least one position. */
+static void cell_positions(int a, int b, int ws, int L, bool wrap, double off, double stride, int n,
+                           int *i0, int *i1)
 {
-    int lo = a == 0 ? 0 : (int)ceil((a - ws - off) / stride);
-    int hi = b == L ? n : (int)ceil((b - ws - off) / stride);
+    int lo = a == 0 && !wrap ? 0 : (int)ceil((a - ws - off) / stride);
+    int hi = b == L && !wrap ? n : (int)ceil((b - ws - off) / stride);
     lo = imin(imax(lo, 0), n - 1);
     hi = imin(imax(hi, lo + 1), n);
     *i0 = lo, *i1 = hi;
@@ -259,16 +264,39 @@ static void window_buf_free(window_buf *w)
     tensor_free(&w->x);
 }
 
+/* i modulo n, in [0, n). */
+static int wrap_index(int i, int n) { return (i % n + n) % n; }
+
+/* The n values of an image row (W wide) from column x0 on, wrapping
+ * around: copied into win, or win added into them. */
+static void read_wrapped(const float *row, int W, int x0, float *win, int n)
+{
+    for (int done = 0, x = wrap_index(x0, W), len; done < n; done += len, x = 0) {
+        len = imin(n - done, W - x);
+        memcpy(win + done, row + x, (size_t)len * sizeof(float));
+    }
+}
+
+static void add_wrapped(float *row, int W, int x0, const float *win, int n)
+{
+    for (int done = 0, x = wrap_index(x0, W), len; done < n; done += len, x = 0) {
+        len = imin(n - done, W - x);
+        for (int k = 0; k < len; k++)
+            row[x + k] += win[done + k];
+    }
+}
+
 /* Runs the network on the window at (wy, wx) of src (3×H×W, the plan's
- * image), up to the given net layers. */
+ * image; with circular plans the window may wrap around its edges), up to
+ * the given net layers. */
 static status forward_window(render_engine *e, const window_plan *p, window_buf *w, const float *src,
                              int wy, int wx, const int *layers, int nlayers, bool for_backward)
 {
     size_t plane = (size_t)p->H * p->W, wplane = (size_t)p->wh * p->ww;
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < p->wh; y++)
-            memcpy(w->win.data + c * wplane + (size_t)y * p->ww,
-                   src + c * plane + (size_t)(wy + y) * p->W + wx, (size_t)p->ww * sizeof(float));
+            read_wrapped(src + c * plane + (size_t)wrap_index(wy + y, p->H) * p->W, p->W, wx,
+                         w->win.data + c * wplane + (size_t)y * p->ww, p->ww);
     const image *feed = &w->win;
     if (p->fit) {
         reg_similarity(w->win.data, 3, p->wh, p->ww, 0, 0, p->fit_scale, 0, p->nh, p->nw,
@@ -277,7 +305,7 @@ static status forward_window(render_engine *e, const window_plan *p, window_buf 
     }
     if (image_to_input(feed, &e->pre, &w->x) != ST_OK)
         return ST_ERROR;
-    net_forward_opts fo = {.for_backward = for_backward, .circular_padding = e->c.circular_padding};
+    net_forward_opts fo = {.for_backward = for_backward, .circular_padding = p->circular};
     return net_forward(e->s, &w->x, 1, layers, nlayers, &fo);
 }
 
@@ -298,10 +326,10 @@ static status crop_cell(render_engine *e, const window_plan *p, const axis_cells
             return t ? ST_ERROR : error_set("render", "layer %d was not computed", l);
         int y0 = 0, y1 = s.h, x0 = 0, x1 = s.w;
         if (ay->n > 1)
-            cell_positions(ay->a[iy], ay->b[iy], ay->ws[iy], p->H, e->rf[l].offset[0],
+            cell_positions(ay->a[iy], ay->b[iy], ay->ws[iy], p->H, p->circular, e->rf[l].offset[0],
                            (double)e->rf[l].stride[0], s.h, &y0, &y1);
         if (ax->n > 1)
-            cell_positions(ax->a[ix], ax->b[ix], ax->ws[ix], p->W, e->rf[l].offset[1],
+            cell_positions(ax->a[ix], ax->b[ix], ax->ws[ix], p->W, p->circular, e->rf[l].offset[1],
                            (double)e->rf[l].stride[1], s.w, &x0, &x1);
         cshape[l] = (act_shape){s.c, y1 - y0, x1 - x0};
         if (y0 == 0 && y1 == s.h && x0 == 0 && x1 == s.w) {
@@ -461,7 +489,10 @@ static float *floats(size_t n, const char *what) { return alloc_array(n, sizeof(
 static status alloc_windows(render_engine *e)
 {
     window_plan *p = &e->plan;
-    if (plan_windows(e, e->Hs, e->Ws, p) != ST_OK || window_buf_alloc(&e->wb, p) != ST_OK ||
+    if (plan_windows(e, e->Hs, e->Ws, p) != ST_OK)
+        return ST_ERROR;
+    p->circular = e->c.circular_padding;
+    if (window_buf_alloc(&e->wb, p) != ST_OK ||
         image_alloc(&e->gnet, p->nw, p->nh, "render") != ST_OK ||
         (p->fit && image_alloc(&e->gwin, p->ww, p->wh, "render") != ST_OK) ||
         layers_fit(e, p->nh, p->nw, e->wshape) != ST_OK ||
@@ -604,10 +635,10 @@ static void scatter_seeds(render_engine *e, int iy, int ix)
         act_shape s = e->wshape[l], cs = e->cshape[l];
         int y0 = 0, y1 = s.h, x0 = 0, x1 = s.w;
         if (e->cy.n > 1)
-            cell_positions(e->cy.a[iy], e->cy.b[iy], e->cy.ws[iy], e->Hs, e->rf[l].offset[0],
+            cell_positions(e->cy.a[iy], e->cy.b[iy], e->cy.ws[iy], e->Hs, e->plan.circular, e->rf[l].offset[0],
                            (double)e->rf[l].stride[0], s.h, &y0, &y1);
         if (e->cx.n > 1)
-            cell_positions(e->cx.a[ix], e->cx.b[ix], e->cx.ws[ix], e->Ws, e->rf[l].offset[1],
+            cell_positions(e->cx.a[ix], e->cx.b[ix], e->cx.ws[ix], e->Ws, e->plan.circular, e->rf[l].offset[1],
                            (double)e->rf[l].stride[1], s.w, &x0, &x1);
         float *dst = e->seeds[l].data;
         memset(dst, 0, act_size(s) * sizeof(float));
@@ -618,17 +649,15 @@ static void scatter_seeds(render_engine *e, int iy, int ix)
     }
 }
 
-/* Adds the window's input gradient into d_seen at (wy, wx). */
+/* Adds the window's input gradient into d_seen at (wy, wx) (wrapping
+ * around the edges as the window did). */
 static void add_window_gradient(render_engine *e, const image *g, int wy, int wx)
 {
     size_t plane = (size_t)e->Hs * e->Ws, wplane = (size_t)g->height * g->width;
     for (int c = 0; c < 3; c++)
-        for (int y = 0; y < g->height; y++) {
-            float *d = e->d_seen + c * plane + (size_t)(wy + y) * e->Ws + wx;
-            const float *s = g->data + c * wplane + (size_t)y * g->width;
-            for (int x = 0; x < g->width; x++)
-                d[x] += s[x];
-        }
+        for (int y = 0; y < g->height; y++)
+            add_wrapped(e->d_seen + c * plane + (size_t)wrap_index(wy + y, e->Hs) * e->Ws, e->Ws, wx,
+                        g->data + c * wplane + (size_t)y * g->width, g->width);
 }
 
 /* Forward, objective and backward of one cell; the gradient into d_seen. */

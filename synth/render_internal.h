@@ -41,6 +41,20 @@ void render_runner_free(render_runner *r);
 /* Resizes src to w×h into *dst (allocated), or copies when the size is
  * the same. Bicubic up, area down. */
 status render_resize(const image *src, int w, int h, image *dst);
+/* The same for one period of a periodic image (tileable textures). */
+status render_resize_wrapped(const image *src, int w, int h, image *dst);
+
+/* What render_style and render_texture share: the output, and how. */
+typedef struct {
+    int width, height;    /* the result */
+    bool texture;         /* no content: style images keep their own scale */
+    bool tileable;        /* circular pads, wrapped windows and octave resizes */
+    bool match_histogram; /* the styles' colour histogram (image_match_histogram) */
+} style_canvas;
+/* The style loop (render_style.c) for a canvas; in->content may be NULL
+ * (then no content terms and a random start). */
+status render_style_canvas(const style_options *o, net_model *m, const style_inputs *in,
+                           const style_canvas *cv, const render_callbacks *cb, image *out);
 
 /* out (allocated when empty, else the same size) ← the image with
  * `luminance`'s Y and `chroma`'s I and Q (YIQ, NTSC 1953 matrix). Both

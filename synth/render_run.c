@@ -68,6 +68,13 @@ status render_resize(const image *src, int w, int h, image *dst)
     return image_resize(src, w, h, down ? IMAGE_RESAMPLE_AREA : IMAGE_RESAMPLE_BICUBIC, dst);
 }
 
+status render_resize_wrapped(const image *src, int w, int h, image *dst)
+{
+    image_free(dst);
+    bool down = (double)w * h < (double)src->width * src->height;
+    return image_resize_periodic(src, w, h, down ? IMAGE_RESAMPLE_AREA : IMAGE_RESAMPLE_BICUBIC, dst);
+}
+
 /* NTSC YIQ: rows Y, I, Q of the RGB → YIQ matrix. */
 static const double yiq[3][3] = {
     {0.299, 0.587, 0.114},

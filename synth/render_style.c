@@ -1,5 +1,6 @@
 /* synth style: Gatys et al. 2016 style transfer, with neural-style's
- * interface (several styles blended, style scale, init, original colours).
+ * interface (several styles blended, style scale, init, original colours);
+ * and synth texture (Gatys et al. 2015), the same loop without content.
  *
  * Each layer's term is normalized by its target's energy at every octave
  * (content ½‖F − P‖² / ‖P‖², style Σ(G − A)² / ‖A‖²), so that the weights
@@ -36,6 +37,8 @@ style_init style_init_kind(const char *init)
 
 typedef struct {
     const style_options *o;
+    const style_canvas *cv;
+    const style_inputs *in;
     objective *obj;
     render_engine *e;
     int W, H;              /* the output */
@@ -56,16 +59,16 @@ static status present(void *ctx, const image *octave_image, image *out)
     style_run *s = ctx;
     if (render_resize(octave_image, s->W, s->H, out) != ST_OK)
         return ST_ERROR;
-    if (s->o->original_colors)
+    if (s->o->original_colors && s->in->content)
         return render_transfer_luminance(out, &s->content_out, out);
+    if (s->cv->match_histogram)
+        return image_match_histogram(out, s->in->styles, s->blend, s->in->style_count);
     return ST_OK;
 }
 
 /* Checks the lists against each other and fills the run's weights. */
 static status check_lists(const style_options *o, const style_inputs *in, style_run *s)
 {
-    if (!in->content)
-        return error_set("--content", "missing");
     if (in->style_count < 1)
         return error_set("--style", "missing");
     if (o->style_blend.count && o->style_blend.count != in->style_count)
@@ -101,7 +104,7 @@ static status build_objective(const style_options *o, style_run *s)
     const char *const *content_layers =
         o->content_layers.count ? (const char *const *)o->content_layers.items : default_content_layers;
     s->ncontent = o->content_layers.count ? o->content_layers.count : 1;
-    if (o->content_weight <= 0)
+    if (o->content_weight <= 0 || !s->in->content)
         s->ncontent = 0;
     s->content_term = alloc_array((size_t)(s->ncontent ? s->ncontent : 1), sizeof(int), "style");
     if (!s->content_term || objective_create(&s->obj) != ST_OK)
@@ -122,8 +125,9 @@ static status build_objective(const style_options *o, style_run *s)
 }
 
 /* This octave's style targets: every style image resized to style_scale ×
- * the octave's long side, its Grams blended, each term weighted by
- * style_weight · w_l / ‖A_l‖². */
+ * the octave's long side (texture: style_scale × the style's own size ×
+ * the octave's share of the result), its Grams blended, each term weighted
+ * by style_weight · w_l / ‖A_l‖². */
 static status set_style_targets(style_run *s, const style_inputs *in, int long_side)
 {
     int nt = objective_term_count(s->obj), n = in->style_count;
@@ -134,10 +138,12 @@ static status set_style_targets(style_run *s, const style_inputs *in, int long_s
     status st = ST_ERROR;
     if (!grams || !channels || !per_term)
         goto done;
-    int side = (int)fmax(16, floor(s->o->style_scale * long_side + 0.5));
     for (int i = 0; i < n; i++) {
-        int w, h;
-        render_fit_long_side(in->styles[i].width, in->styles[i].height, side, &w, &h);
+        const image *si = &in->styles[i];
+        int w, h, own = si->width > si->height ? si->width : si->height;
+        double base = s->cv->texture ? own * (double)long_side / (s->W > s->H ? s->W : s->H) : long_side;
+        render_fit_long_side(si->width, si->height, (int)fmax(16, floor(s->o->style_scale * base + 0.5)),
+                             &w, &h);
         if (render_resize(&in->styles[i], w, h, &resized) != ST_OK ||
             (st = render_engine_grams(s->e, &resized, grams + (size_t)i * nt, channels)) != ST_OK) {
             if (st == ST_OK)
@@ -216,10 +222,10 @@ static void style_run_free(style_run *s)
     free(s->content_term);
 }
 
-status render_style(const style_options *o, net_model *m, const style_inputs *in,
-                    const render_callbacks *cb, image *out)
+status render_style_canvas(const style_options *o, net_model *m, const style_inputs *in,
+                           const style_canvas *cv, const render_callbacks *cb, image *out)
 {
-    style_run s = {.o = o};
+    style_run s = {.o = o, .cv = cv, .in = in, .W = cv->width, .H = cv->height};
     render_runner r = {.run = &o->run, .cb = cb, .octaves = o->run.octaves, .present = present,
                        .present_ctx = &s};
     image content = {0}, start = {0}, result = {0};
@@ -229,26 +235,25 @@ status render_style(const style_options *o, net_model *m, const style_inputs *in
     if (check_lists(o, in, &s) != ST_OK || build_objective(o, &s) != ST_OK ||
         render_config(&o->run, &o->reg, m, s.obj, &c) != ST_OK)
         goto done;
+    c.circular_padding = cv->tileable;
     if (!(o->style_scale > 0) || !isfinite(o->style_scale)) {
         error_set("--style-scale", "must be a finite number > 0");
         goto done;
     }
-    style_init init = style_init_kind(o->init);
+    style_init init = in->content ? style_init_kind(o->init) : STYLE_INIT_RANDOM;
     if (init == STYLE_INIT_IMAGE && !in->init) {
         error_set("--init", "the image '%s' was not given to the render loop", o->init);
         goto done;
     }
-    s.W = in->content->width, s.H = in->content->height;
-    if (o->run.size > 0)
-        render_fit_long_side(s.W, s.H, o->run.size, &s.W, &s.H);
     if (render_engine_create(&c, &s.e) != ST_OK ||
-        (o->original_colors && render_resize(in->content, s.W, s.H, &s.content_out) != ST_OK))
+        (o->original_colors && in->content &&
+         render_resize(in->content, s.W, s.H, &s.content_out) != ST_OK))
         goto done;
     r.e = s.e;
     for (int k = 0; k < o->run.octaves; k++) {
         int w, h;
         render_octave_size(s.W, s.H, k, o->run.octaves, o->run.octave_scale, &w, &h);
-        if (render_resize(in->content, w, h, &content) != ST_OK)
+        if (in->content && render_resize(in->content, w, h, &content) != ST_OK)
             goto done;
         const image *first = &content; /* --init content */
         if (k > 0)
@@ -279,7 +284,8 @@ status render_style(const style_options *o, net_model *m, const style_inputs *in
         if (k + 1 < o->run.octaves) {
             int nw, nh;
             render_octave_size(s.W, s.H, k + 1, o->run.octaves, o->run.octave_scale, &nw, &nh);
-            if (render_resize(&result, nw, nh, &start) != ST_OK)
+            if ((cv->tileable ? render_resize_wrapped(&result, nw, nh, &start)
+                              : render_resize(&result, nw, nh, &start)) != ST_OK)
                 goto fail;
             image_free(&result);
         }
@@ -295,4 +301,16 @@ done:
     render_runner_free(&r);
     style_run_free(&s);
     return st;
+}
+
+status render_style(const style_options *o, net_model *m, const style_inputs *in,
+                    const render_callbacks *cb, image *out)
+{
+    *out = (image){0};
+    if (!in->content)
+        return error_set("--content", "missing");
+    style_canvas cv = {.width = in->content->width, .height = in->content->height};
+    if (o->run.size > 0)
+        render_fit_long_side(cv.width, cv.height, o->run.size, &cv.width, &cv.height);
+    return render_style_canvas(o, m, in, &cv, cb, out);
 }

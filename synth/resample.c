@@ -11,7 +11,9 @@
  *                    (r = 3 Lanczos, 2 bicubic: shrinking widens the kernel)
  *   area:            w_i = |[i, i+1) ∩ [j / s, (j+1) / s)|
  * Indices outside the source are clamped to the edge (its weight is added to
- * the edge pixel), and every output's weights are normalized to sum to 1.
+ * the edge pixel), or for a periodic source wrap around (read from a copy
+ * padded periodically by `pad` on each side), and every output's weights are
+ * normalized to sum to 1.
  */
 #include "synth/image_codec.h"
 
@@ -55,8 +57,10 @@ static void axis_free(axis_weights *a)
     *a = (axis_weights){0};
 }
 
-/* Builds the weights taking src_n samples to dst_n. */
-static status axis_build(int src_n, int dst_n, image_resample filter, axis_weights *a)
+/* Builds the weights taking src_n samples to dst_n. pad 0: indices clamp to
+ * the edge; pad > 0: source index i is read at i + pad of the source padded
+ * periodically by pad on each side (pad ≥ the window's reach). */
+static status axis_build(int src_n, int dst_n, image_resample filter, int pad, axis_weights *a)
 {
     *a = (axis_weights){0};
     double scale = (double)dst_n / src_n;
@@ -65,11 +69,12 @@ static status axis_build(int src_n, int dst_n, image_resample filter, axis_weigh
     double support = filter == IMAGE_RESAMPLE_AREA ? 1.0 / scale : radius / shrink;
     /* raw window: every index a kernel or an interval of that width can touch */
     int raw_taps = (int)ceil(filter == IMAGE_RESAMPLE_AREA ? support : 2.0 * support) + 2;
-    int taps = raw_taps < src_n ? raw_taps : src_n;
+    int n = src_n + 2 * pad; /* the (padded) source */
+    int taps = raw_taps < n ? raw_taps : n;
     a->taps = taps;
     a->first = alloc_array((size_t)dst_n, sizeof *a->first, "resize");
     a->weight = alloc_array((size_t)dst_n, (size_t)taps * sizeof *a->weight, "resize");
-    double *acc = alloc_array((size_t)src_n, sizeof *acc, "resize"); /* weight per clamped index */
+    double *acc = alloc_array((size_t)n, sizeof *acc, "resize"); /* weight per (padded or clamped) index */
     if (!a->first || !a->weight || !acc) {
         free(acc);
         axis_free(a);
@@ -88,25 +93,27 @@ static status axis_build(int src_n, int dst_n, image_resample filter, axis_weigh
             lo = (int)ceil(centre - support);
             hi = (int)floor(centre + support);
         }
-        /* the clamped support [smin, smax] is at most `taps` long */
-        int smin = lo < 0 ? 0 : lo > src_n - 1 ? src_n - 1 : lo;
-        int smax = hi > src_n - 1 ? src_n - 1 : hi < 0 ? 0 : hi;
+        /* the clamped (or shifted) support [smin, smax] is at most `taps` long */
+        lo += pad, hi += pad;
+        int smin = lo < 0 ? 0 : lo > n - 1 ? n - 1 : lo;
+        int smax = hi > n - 1 ? n - 1 : hi < 0 ? 0 : hi;
         double sum = 0;
         for (int i = lo; i <= hi; i++) {
             double w;
+            double u = i - pad; /* the source index */
             if (filter == IMAGE_RESAMPLE_AREA)
-                w = fmin(x1, i + 1.0) - fmax(x0, (double)i);
+                w = fmin(x1, u + 1.0) - fmax(x0, u);
             else if (filter == IMAGE_RESAMPLE_LANCZOS)
-                w = lanczos3((i - centre) * shrink);
+                w = lanczos3((u - centre) * shrink);
             else
-                w = keys_cubic((i - centre) * shrink);
+                w = keys_cubic((u - centre) * shrink);
             if (w == 0.0)
                 continue;
-            int k = i < 0 ? 0 : i >= src_n ? src_n - 1 : i;
+            int k = i < 0 ? 0 : i >= n ? n - 1 : i;
             acc[k] += w;
             sum += w;
         }
-        int start = smin < src_n - taps ? smin : src_n - taps;
+        int start = smin < n - taps ? smin : n - taps;
         a->first[j] = start;
         float *wj = a->weight + (size_t)j * (size_t)taps;
         for (int k = 0; k < taps; k++)
@@ -118,30 +125,14 @@ static status axis_build(int src_n, int dst_n, image_resample filter, axis_weigh
     return ST_OK;
 }
 
-status image_resize(const image *src, int width, int height, image_resample filter, image *dst)
+/* The two passes: src [3, H, W] -> tmp [3, H, width] -> dst [3, height,
+ * width] with the axes' weights (indices into src). */
+static status resample_passes(const image *src, const axis_weights *ax, const axis_weights *ay,
+                              int width, int height, image *dst)
 {
-    /* src: [3, H, W] -> tmp: [3, H, width] -> dst: [3, height, width] */
-    *dst = (image){0};
-    if (!src || !src->data || src->width <= 0 || src->height <= 0)
-        return error_set("resize", "no source image");
-    if (filter != IMAGE_RESAMPLE_AREA && filter != IMAGE_RESAMPLE_LANCZOS && filter != IMAGE_RESAMPLE_BICUBIC)
-        return error_set("resize", "unknown filter %d", (int)filter);
-    if (width <= 0 || height <= 0)
-        return error_set("resize", "invalid image size %d x %d", width, height);
-    if (check_pixel_limit("resize", (uint32_t)width, (uint32_t)height) != ST_OK ||
-        check_pixel_limit("resize", (uint32_t)width, (uint32_t)src->height) != ST_OK)
-        return ST_ERROR;
-    if (width == src->width && height == src->height)
-        return image_copy(src, dst);
     int W = src->width, H = src->height;
-    axis_weights ax, ay;
     image tmp = {0};
-    if (axis_build(W, width, filter, &ax) != ST_OK)
-        return ST_ERROR;
-    if (axis_build(H, height, filter, &ay) != ST_OK || image_alloc(&tmp, width, H, "resize") != ST_OK ||
-        image_alloc(dst, width, height, "resize") != ST_OK) {
-        axis_free(&ax);
-        axis_free(&ay);
+    if (image_alloc(&tmp, width, H, "resize") != ST_OK || image_alloc(dst, width, height, "resize") != ST_OK) {
         image_free(&tmp);
         return ST_ERROR;
     }
@@ -151,9 +142,9 @@ status image_resize(const image *src, int width, int height, image_resample filt
             const float *in = image_plane(src, c) + (size_t)y * W;
             float *out = image_plane(&tmp, c) + (size_t)y * width;
             for (int x = 0; x < width; x++) {
-                const float *w = ax.weight + (size_t)x * ax.taps, *p = in + ax.first[x];
+                const float *w = ax->weight + (size_t)x * ax->taps, *p = in + ax->first[x];
                 float s = 0.0f;
-                for (int k = 0; k < ax.taps; k++)
+                for (int k = 0; k < ax->taps; k++)
                     s += w[k] * p[k];
                 out[x] = s;
             }
@@ -163,18 +154,16 @@ status image_resize(const image *src, int width, int height, image_resample filt
     for (int c = 0; c < 3; c++) {
         for (int y = 0; y < height; y++) {
             float *out = image_plane(dst, c) + (size_t)y * width;
-            const float *w = ay.weight + (size_t)y * ay.taps;
+            const float *w = ay->weight + (size_t)y * ay->taps;
             memset(out, 0, (size_t)width * sizeof *out);
-            for (int k = 0; k < ay.taps; k++) {
-                const float *in = image_plane(&tmp, c) + (size_t)(ay.first[y] + k) * width;
+            for (int k = 0; k < ay->taps; k++) {
+                const float *in = image_plane(&tmp, c) + (size_t)(ay->first[y] + k) * width;
                 float wk = w[k];
                 for (int x = 0; x < width; x++)
                     out[x] += wk * in[x];
             }
         }
     }
-    axis_free(&ax);
-    axis_free(&ay);
     image_free(&tmp);
     return ST_OK;
 }
@@ -253,4 +242,77 @@ status image_warp(const image *src, double zoom, double radians, double dx, doub
             }
         }
     return ST_OK;
+}
+
+/* Checks the arguments of a resize. */
+static status resize_check(const image *src, int width, int height, image_resample filter)
+{
+    if (!src || !src->data || src->width <= 0 || src->height <= 0)
+        return error_set("resize", "no source image");
+    if (filter != IMAGE_RESAMPLE_AREA && filter != IMAGE_RESAMPLE_LANCZOS && filter != IMAGE_RESAMPLE_BICUBIC)
+        return error_set("resize", "unknown filter %d", (int)filter);
+    if (width <= 0 || height <= 0)
+        return error_set("resize", "invalid image size %d x %d", width, height);
+    if (check_pixel_limit("resize", (uint32_t)width, (uint32_t)height) != ST_OK ||
+        check_pixel_limit("resize", (uint32_t)width, (uint32_t)src->height) != ST_OK)
+        return ST_ERROR;
+    return ST_OK;
+}
+
+status image_resize(const image *src, int width, int height, image_resample filter, image *dst)
+{
+    *dst = (image){0};
+    if (resize_check(src, width, height, filter) != ST_OK)
+        return ST_ERROR;
+    if (width == src->width && height == src->height)
+        return image_copy(src, dst);
+    axis_weights ax, ay;
+    if (axis_build(src->width, width, filter, 0, &ax) != ST_OK)
+        return ST_ERROR;
+    status st = axis_build(src->height, height, filter, 0, &ay);
+    if (st == ST_OK)
+        st = resample_passes(src, &ax, &ay, width, height, dst);
+    axis_free(&ax);
+    axis_free(&ay);
+    return st;
+}
+
+/* How far a window reaches beyond its output's centre, in source pixels,
+ * plus slack: the periodic padding a resize of src_n to dst_n needs. */
+static int periodic_pad(int src_n, int dst_n, image_resample filter)
+{
+    double scale = (double)dst_n / src_n, shrink = scale < 1.0 ? scale : 1.0;
+    double reach = filter == IMAGE_RESAMPLE_AREA ? 1.0 / scale : (filter == IMAGE_RESAMPLE_LANCZOS ? 3.0 : 2.0) / shrink;
+    return (int)ceil(reach) + 2;
+}
+
+status image_resize_periodic(const image *src, int width, int height, image_resample filter, image *dst)
+{
+    /* src padded periodically by (py, px) -> the passes with shifted indices */
+    *dst = (image){0};
+    if (resize_check(src, width, height, filter) != ST_OK)
+        return ST_ERROR;
+    if (width == src->width && height == src->height)
+        return image_copy(src, dst);
+    int W = src->width, H = src->height;
+    int px = periodic_pad(W, width, filter), py = periodic_pad(H, height, filter);
+    axis_weights ax = {0}, ay = {0};
+    image padded = {0};
+    status st = ST_ERROR;
+    if (image_alloc(&padded, W + 2 * px, H + 2 * py, "resize") != ST_OK ||
+        axis_build(W, width, filter, px, &ax) != ST_OK || axis_build(H, height, filter, py, &ay) != ST_OK)
+        goto done;
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < padded.height; y++) {
+            const float *in = image_plane(src, c) + (size_t)(((y - py) % H + H) % H) * W;
+            float *out = image_plane(&padded, c) + (size_t)y * padded.width;
+            for (int x = 0; x < padded.width; x++)
+                out[x] = in[((x - px) % W + W) % W];
+        }
+    st = resample_passes(&padded, &ax, &ay, width, height, dst);
+done:
+    image_free(&padded);
+    axis_free(&ax);
+    axis_free(&ay);
+    return st;
 }

@@ -127,6 +127,11 @@ status image_check_output(const char *path);
 typedef enum { IMAGE_RESAMPLE_AREA, IMAGE_RESAMPLE_LANCZOS, IMAGE_RESAMPLE_BICUBIC } image_resample;
 /* dst: a fresh width x height allocation (dst must not be src). */
 status image_resize(const image *src, int width, int height, image_resample filter, image *dst);
+/* The same for one period of a periodic image (a tileable texture): pixels
+ * beyond an edge are those of the opposite edge, so the result is one period
+ * of the resized periodic image and tiles as the source does. */
+status image_resize_periodic(const image *src, int width, int height, image_resample filter,
+                             image *dst);
 
 /* Zoom, rotation and shift about the centre, keeping the size (animation
  * frames). Output pixel (i, j) (row, column) reads the source at
@@ -681,6 +686,55 @@ status poster_check_font(const poster_style *s);
 status poster_compose(const poster_style *s, const image *tiles, const char *const *captions, int count,
                       image *out);
 
+typedef struct {
+    model_options model;
+    reg_options reg;
+    render_options run;
+    string_list styles;           /* --style FILE, repeatable */
+    number_list style_blend;      /* --style-blend w1,w2,...: one per style; empty = equal */
+    string_list style_layers;     /* --style-layers */
+    number_list style_layer_weights; /* --style-layer-weights: one per style layer; empty = equal */
+    double style_weight;          /* --style-weight */
+    double style_scale;           /* --style-scale: style images at this times their own size */
+    int width, height;            /* --width, --height: the result; 0 = from --size and the
+                                     first style's aspect (one given: the other by that aspect) */
+    bool tileable;                /* --tileable: the result wraps around seamlessly */
+    bool match_histogram;         /* --match-histogram: the style's colour histogram */
+} texture_options;
+
+/* Texture synthesis (Gatys, Ecker & Bethge 2015): style transfer without
+ * content (the style terms of render_style, content weight 0), from noise,
+ * coarse to fine. The result is width×height, any size: larger than the
+ * style (the style images keep their own scale: at the last octave they are
+ * style_scale × their size, at octave k that times the octave's share of the
+ * result) and larger than one network pass (--tile).
+ *
+ * tileable: the network's convolutions and pools pad circularly
+ * (net_forward_opts.circular_padding), jitter rolls (--boundary wrap) and
+ * the windows of --tile wrap around the image's edges, so the result is a
+ * tile of a periodic texture: its 2×2 tiling shows no seam. --pad,
+ * --scale-jitter and --rotate-jitter break the periodicity and are refused
+ * with it (the TV penalty and the blur do not wrap).
+ *
+ * match_histogram: the result's colours are matched to the style images'
+ * (image_match_histogram). */
+void texture_options_default(texture_options *o);
+/* The result's size (errors name the flag). */
+status texture_size(const texture_options *o, const image *first_style, int *width, int *height);
+status render_texture(const texture_options *o, net_model *m, const image *styles, int style_count,
+                      const render_callbacks *cb, image *out);
+
+/* Colour histogram matching, in the references' decorrelated colour space:
+ * the principal axes of the references' pixel colours (the eigenvectors of
+ * their 3×3 covariance, the pixels of reference i weighted by
+ * weights[i] / its pixel count; weights NULL = equal). Along each axis the
+ * image's values are mapped through their CDF to the references' quantiles
+ * (exact 1-D histogram matching: the value of rank r of n, 0-based, goes to
+ * the references' (r + ½)/n quantile, their sorted values placed at the
+ * midpoints of their weights' CDF steps, linear in between); then back to
+ * RGB, clamped to [0, 1]. An image matched to itself is unchanged. */
+status image_match_histogram(image *im, const image *refs, const double *weights, int count);
+
 /* ----- The engine: one objective on one model, an octave at a time ------
  * The loop the commands share, for commands built on it (texture,
  * animation) and for tests. */
@@ -692,7 +746,8 @@ typedef struct {
     const reg_options *reg;  /* copied */
     optim_params optim;
     int tile;                /* 0: one window */
-    bool circular_padding;   /* the net's pads wrap around (tileable output) */
+    bool circular_padding;   /* the net's pads wrap around, and so do the windows of a
+                                tiled image (tileable output) */
     int seed;
 } render_engine_config;
 

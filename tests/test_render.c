@@ -2,7 +2,7 @@
  * small smooth network, end to end from the params (pixels or Fourier
  * coefficients with decorrelation and a sigmoid) through the transform, the
  * windows and the preprocessing; the tiled gradient equals the untiled one
- * away from cell borders; a tiled dream shows no seam where stitching
+ * away from cell borders (also with circular pads, the windows wrapping); a tiled dream shows no seam where stitching
  * separately dreamed tiles does; short runs whose objective falls by a
  * stated factor; the same seed gives the same image; errors.
  *
@@ -222,8 +222,11 @@ static void test_gradients(void)
 
 /* The gradient of a dream on act3 with 64-pixel windows equals the untiled
  * one at pixels farther than the receptive field from every interior cell
- * border; near borders it differs (the windows are really used). */
-static void test_tiled_equals_untiled(void)
+ * border; near borders it differs (the windows are really used). With
+ * circular pads (tileable textures) the windows wrap around the image: the
+ * same holds with the wrap seam at 0 = W as one more border and distances
+ * measured around the torus. */
+static void check_tiled_equals_untiled(bool circular)
 {
     net_model *m = open_smooth();
     objective *o = NULL;
@@ -235,16 +238,16 @@ static void test_tiled_equals_untiled(void)
     /* By hand: conv 3 → pool 4 (stride 2, centre 0.5) → conv 8 → pool 10
      * (stride 4, centre 1.5) → conv 18. Free input sizes must not hide it. */
     CHECK(rf.size[0] == 18 && rf.size[1] == 18 && rf.stride[0] == 4 && rf.offset[0] == 1.5);
-    const int W = 160, H = 128;
+    const int W = 160, H = 128, L[2] = {W, H};
     image start = {0};
     random_image(&start, W, H, 21, 0, 1);
     reg_options r;
     reg_options_default(&r);
     float *grads[2];
-    int ws[2][16], cells_x = 0, cells_y = 0, margin = 0;
+    int borders[2][16], nb[2] = {0, 0}, margin = 0;
     for (int tiled = 0; tiled < 2; tiled++) {
         render_engine_config c = {.model = m, .obj = o, .reg = &r, .optim = optim_defaults(OPTIM_ADAM),
-                                  .tile = tiled ? 64 : 0, .seed = 1};
+                                  .tile = tiled ? 64 : 0, .circular_padding = circular, .seed = 1};
         render_engine *e = NULL;
         REQUIRE(render_engine_create(&c, &e) == ST_OK && render_engine_begin(e, W, H, &start) == ST_OK);
         int wh, ww;
@@ -257,12 +260,14 @@ static void test_tiled_equals_untiled(void)
         render_engine_free(e);
         if (tiled) {
             /* Interior cell borders of the grid at origin 8 with cores of
-             * 64 − 2·margin: 8, 8 + core, ... */
+             * 64 − 2·margin: 8, 8 + core, ... (and the wrap seam, 0). */
             int core = 64 - 2 * margin;
-            for (int b = 8; b < W; b += core)
-                ws[0][cells_x++] = b;
-            for (int b = 8; b < H; b += core)
-                ws[1][cells_y++] = b;
+            for (int a = 0; a < 2; a++) {
+                if (circular)
+                    borders[a][nb[a]++] = 0;
+                for (int b = 8; b < L[a]; b += core)
+                    borders[a][nb[a]++] = b;
+            }
         }
     }
     double far = 0, near = 0, gmax = 0;
@@ -271,11 +276,14 @@ static void test_tiled_equals_untiled(void)
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 size_t i = ((size_t)c * H + y) * W + x;
-                int dist = 1 << 30;
-                for (int k = 0; k < cells_x; k++)
-                    dist = abs(x - ws[0][k]) < dist ? abs(x - ws[0][k]) : dist;
-                for (int k = 0; k < cells_y; k++)
-                    dist = abs(y - ws[1][k]) < dist ? abs(y - ws[1][k]) : dist;
+                int dist = 1 << 30, pos[2] = {x, y};
+                for (int a = 0; a < 2; a++)
+                    for (int k = 0; k < nb[a]; k++) {
+                        int d = abs(pos[a] - borders[a][k]);
+                        if (circular && L[a] - d < d)
+                            d = L[a] - d; /* around the torus */
+                        dist = d < dist ? d : dist;
+                    }
                 double d = fabs((double)grads[0][i] - grads[1][i]);
                 gmax = fmax(gmax, fabs(grads[0][i]));
                 if (dist > rf.size[0] && dist > rf.size[1]) {
@@ -285,6 +293,9 @@ static void test_tiled_equals_untiled(void)
                     near = fmax(near, d);
                 }
             }
+    if (circular)
+        fprintf(stderr, "wrapped windows: far %.3g, near %.3g (max |g| %.3g), %zu far values\n", far,
+                near, gmax, far_count);
     CHECK(far_count > 1000);
     CHECK(far <= 1e-5 * gmax);
     CHECK(near > 1e-3 * gmax);
@@ -293,6 +304,12 @@ static void test_tiled_equals_untiled(void)
     image_free(&start);
     objective_free(o);
     net_model_close(m);
+}
+
+static void test_tiled_equals_untiled(void)
+{
+    check_tiled_equals_untiled(false);
+    check_tiled_equals_untiled(true);
 }
 
 /* Mean |Δ| across the given vertical and horizontal lines, divided by the

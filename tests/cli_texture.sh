@@ -1,0 +1,53 @@
+# synth texture on the command line: the size rules (--width and --height,
+# one of them by the style's aspect, --size), larger than the style and
+# through --tile with --tileable, the PNG metadata, --help, and bad flags
+# with one-line errors and the right exit codes, writing nothing.
+. "$(dirname "$0")/lib.sh"
+E=$SYNTH_SOURCE_DIR/docs/examples
+
+# a 64x32 style: the aspect rules are visible
+"$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --size 64 --iters 0 --octaves 1 -o "$T/s.png" 2>/dev/null
+"$SYNTH" info "$T/s.png" >/dev/null 2>&1 || fail "made the 64x48 style"
+
+expect_ok "$SYNTH" texture --style "$T/s.png" --width 40 --height 36 --octaves 1 --iters 2 -o "$T/wh.png"
+png_size_is "$T/wh.png" 40 36
+grep -q "wrote $T/wh.png (40x36)" "$T/err" || fail "texture says what it wrote: $(cat "$T/err")"
+expect_ok "$SYNTH" texture --style "$T/s.png" --width 48 --octaves 1 --iters 2 -o "$T/w.png"
+png_size_is "$T/w.png" 48 36
+expect_ok "$SYNTH" texture --style "$T/s.png" --size 40 --octaves 1 --iters 2 --match-histogram -o "$T/size.png"
+png_size_is "$T/size.png" 40 30
+# larger than the style, tileable, through 64-pixel windows, two octaves
+expect_ok "$SYNTH" texture --style "$T/s.png" --width 160 --height 96 --tileable --tile 64 --iters 2 -o "$T/big.png"
+png_size_is "$T/big.png" 160 96
+
+"$SYNTH" info "$T/big.png" >"$T/meta"
+grep -qF "synth.command: synth texture --style $T/s.png --width 160 --height 96 --tileable --tile 64 --iters 2 -o $T/big.png" \
+    "$T/meta" || fail "synth.command stored: $(grep synth.command "$T/meta")"
+grep -q '^synth.model: default$' "$T/meta" || fail "synth.model stored"
+grep -q '^synth.seed: 0$' "$T/meta" || fail "synth.seed stored"
+grep -q '^synth.version: ' "$T/meta" || fail "synth.version stored"
+
+expect_ok "$SYNTH" texture --help
+for flag in --style --width --height --tileable --match-histogram --style-scale --tile; do
+    grep -qF -- "$flag" "$T/out" || fail "--help lists $flag"
+done
+expect_ok "$SYNTH" --help
+grep -q '^  texture ' "$T/out" || fail "synth --help lists texture"
+
+# ---- bad flags ----------------------------------------------------------------------
+expect_fail 2 "missing --style" "$SYNTH" texture -o "$T/x.png"
+expect_fail 2 "missing -o" "$SYNTH" texture --style "$T/s.png"
+expect_fail 2 "--width: '0' is not" "$SYNTH" texture --style "$T/s.png" --width 0 -o "$T/x.png"
+expect_fail 2 "--height: '70000' is not" "$SYNTH" texture --style "$T/s.png" --height 70000 -o "$T/x.png"
+expect_fail 2 "--style-scale: '0' is not" "$SYNTH" texture --style "$T/s.png" --style-scale 0 -o "$T/x.png"
+expect_fail 1 "--pad: breaks the wrap-around of --tileable" "$SYNTH" texture --style "$T/s.png" --tileable --pad 8 \
+    -o "$T/x.png"
+expect_fail 1 "--scale-jitter: breaks the wrap-around" "$SYNTH" texture --style "$T/s.png" --tileable \
+    --scale-jitter 0.1 -o "$T/x.png"
+expect_fail 1 "--style: $T/missing.png" "$SYNTH" texture --style "$T/missing.png" -o "$T/x.png"
+expect_fail 1 "--style-blend: has 2 weights for 1 style images" "$SYNTH" texture --style "$T/s.png" \
+    --style-blend 1,2 --size 32 -o "$T/x.png"
+expect_fail 1 "image size: " "$SYNTH" texture --style "$T/s.png" --size 8 -o "$T/x.png"
+[ -e "$T/x.png" ] && fail "no output after an error"
+
+finish
