@@ -22,6 +22,7 @@
  * reads its own section (preset_load's `own` table). */
 static const option_table *const known_tables[] = {
     &style_table, &dream_table, &classvis_table, &neuron_table, &invert_table, &animate_table, &poster_table,
+    &texture_table,
 };
 enum { KNOWN_TABLE_COUNT = (int)(sizeof known_tables / sizeof known_tables[0]) };
 

@@ -21,6 +21,7 @@ for file in "$P"/*.ini; do
         dream | invert) args=(--input "$E/content.jpg") ;;
         classvis) args=(--class 3) ;;
         neuron) args=(--channel 3) ;;
+        texture) args=(--style "$E/style.jpg") ;;
         *) continue ;; # a command of another issue: its own test runs it
         esac
         out=$T/run-$name-$cmd.png
