@@ -30,6 +30,8 @@ int cli_parse(option_state *st, int argc, char **argv);
 enum { CLI_HELP_PRINTED = -1 };
 
 void cli_print_help(const option_table *t, FILE *out);
+/* The subcommand called `name` (cli/main.c's table), or NULL. */
+const cli_command *cli_command_find(const char *name);
 
 /* Prints "synth: <error_message()>" and returns the exit code for `s`
  * (1, or 128 + signal for ST_INTERRUPTED). */
@@ -97,6 +99,9 @@ int cli_synthesis_files_main(const cli_synthesis *c, int argc, char **argv);
 void cli_append_quoted(char *buf, size_t n, const char *s);
 /* Writes an image atomically with the run's metadata (synth.version, ...). */
 status cli_render_write(cli_render *r, const char *path, const image *im);
+/* Also set by rerun: the synth.command to store in the new image (the stored
+ * one, so a rerun's image carries the same metadata); NULL: argv's. */
+extern const char *cli_rerun_command;
 /* Reads an image given by a flag; the error says "--flag: file: reason". */
 status cli_read_image(const char *flag, const char *path, image *im);
 
@@ -120,5 +125,6 @@ int cmd_presets(int argc, char **argv);
 int cmd_animate(int argc, char **argv);
 int cmd_poster(int argc, char **argv);
 int cmd_texture(int argc, char **argv);
+int cmd_rerun(int argc, char **argv);
 
 #endif

@@ -25,8 +25,17 @@ static const cli_command commands[] = {
     {"presets", "list the presets (--preset NAME) and show one", cmd_presets},
     {"animate", "DeepDream zoom animation: numbered frames, resumable, optionally encoded", cmd_animate},
     {"poster", "a grid of class visualizations with captions", cmd_poster},
+    {"rerun", "render an image again from the command stored in its metadata", cmd_rerun},
     {0},
 };
+
+const cli_command *cli_command_find(const char *name)
+{
+    for (const cli_command *c = commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
 
 static void print_help(FILE *out)
 {
@@ -57,10 +66,10 @@ int main(int argc, char **argv)
         printf("synth %s\n", SYNTH_VERSION);
         return EXIT_OK;
     }
-    for (const cli_command *c = commands; c->name; c++)
-        if (strcmp(c->name, name) == 0) {
-            cli_install_signal_handlers();
-            return c->run(argc - 1, argv + 1);
-        }
+    const cli_command *c = cli_command_find(name);
+    if (c) {
+        cli_install_signal_handlers();
+        return c->run(argc - 1, argv + 1);
+    }
     return cli_usage(NULL, "unknown command '%s'", name);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 const char *cli_expected_model_sha256 = NULL;
+const char *cli_rerun_command = NULL;
 
 /* Plain progress lines (not a terminal) at most this often, in seconds. */
 enum { PLAIN_PROGRESS_SECONDS = 10 };
@@ -135,6 +136,8 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
     strcpy(line, "synth");
     for (int i = 0; i < argc; i++)
         append_quoted(line, CLI_COMMAND_LINE_MAX, argv[i]);
+    if (cli_rerun_command)
+        snprintf(line, CLI_COMMAND_LINE_MAX, "%s", cli_rerun_command);
     r->command_line = line;
     if (model_open(model, &r->model) != ST_OK || model_sha256(model, r->model, r->model_sha256) != ST_OK)
         return cli_fail(ST_ERROR);
@@ -253,14 +256,16 @@ static status snapshot_path(const cli_render *r, int octave, int iter, char *buf
 
 static status write_image(cli_render *r, const char *path, const image *im)
 {
-    char seed[32];
+    char seed[32], threads[32];
     snprintf(seed, sizeof seed, "%d", r->run->seed);
+    snprintf(threads, sizeof threads, "%d", net_threads());
     image_text text[] = {
         {"synth.version", SYNTH_VERSION},
         {"synth.command", r->command_line},
         {"synth.model", (char *)net_model_name(r->model)},
         {"synth.model_sha256", r->model_sha256},
         {"synth.seed", seed},
+        {"synth.threads", threads},
         {"synth.preset", r->preset},
         {"synth.preset_sha256", r->preset_sha256},
     };

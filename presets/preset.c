@@ -106,6 +106,8 @@ static char *next_line(char *str, int num, void *stream)
     size_t n = nl ? (size_t)(nl - start) + 1 : c->len - c->pos;
     c->pos += n;
     c->line++;
+    if (c->line == 1 && n >= 3 && memcmp(start, "\xef\xbb\xbf", 3) == 0) /* a UTF-8 BOM */
+        start += 3, n -= 3;
     while (n > 0 && (*start == ' ' || *start == '\t'))
         start++, n--;
     if (n > (size_t)num - 1) /* cannot happen after the length check */

@@ -16,6 +16,8 @@ script never touches those.
     tests/fuzz/image/  PNG (every colour type and depth, palette with tRNS,
                        interlaced, text chunks) and JPEG (baseline,
                        progressive, gray, CMYK with an Adobe marker, comments)
+    tests/fuzz/preset/ .ini presets: the shipped ones (presets/*.ini) and
+                       damaged ones (each error the reader reports)
 
 Needs python3-onnx, python3-numpy and python3-pil (Debian's /usr/bin/python3).
 """
@@ -400,11 +402,34 @@ def image_seeds():
     write("image", "not_an_image.gif", b"GIF89a" + bytes(20))
 
 
+# ---- presets ------------------------------------------------------------------------
+
+def preset_seeds():
+    clean("preset")
+    shipped = os.path.join(HERE, "..", "presets")
+    for name in sorted(os.listdir(shipped)):
+        if name.endswith(".ini"):
+            with open(os.path.join(shipped, name), "rb") as f:
+                write("preset", name, f.read())
+    write("preset", "lists.ini", b"[style]\nstyle = a.jpg\nstyle = b.jpg\nstyle-blend = 1, 2\n"
+          b"style-layers = relu1_1,relu2_1\n[dream]\nlayer = a|b ; inline comment\nclamp = off\n")
+    write("preset", "crlf_bom.ini", b"\xef\xbb\xbf[preset]\r\ndescription = d\r\n  [dream]\r\n  iters: 3\r\n")
+    write("preset", "damaged_unknown_key.ini", b"[dream]\niter = 3\n")
+    write("preset", "damaged_range.ini", b"[dream]\noctaves = 99\n")
+    write("preset", "damaged_choice.ini", b"[classvis]\nparam = fft\n")
+    write("preset", "damaged_duplicate.ini", b"[dream]\niters = 3\niters = 4\n[dream]\n")
+    write("preset", "damaged_section.ini", b"[dreams]\n[preset\nx\n")
+    write("preset", "damaged_outside.ini", b"iters = 3\n")
+    write("preset", "damaged_long.ini", b"[dream]\nlayer = " + b"x" * 300 + b"\n")
+    write("preset", "damaged_binary.ini", b"[dream]\niters = \x00\x01\x02\n")
+
+
 if __name__ == "__main__":
     onnx_seeds()
     npy_seeds()
     pb_seeds()
     image_seeds()
+    preset_seeds()
     hostile_models()
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("tests/fuzz: %d bytes" % total)
