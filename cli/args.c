@@ -90,7 +90,7 @@ void cli_print_help(const option_table *t, FILE *out)
         else
             fprintf(out, "  %-30s  %s\n", left, s->help);
     }
-    fprintf(out, "  %-30s  %s\n", "    --preset NAME|FILE", "take option values from a preset (see 'synth presets list');");
+    fprintf(out, "  %-30s  %s\n", "   --preset NAME|FILE", "take option values from a preset (see 'synth presets list');");
     fprintf(out, "  %-30s  %s\n", "", "flags given here override them");
     fprintf(out, "  %-30s  %s\n", "-h, --help", "show this help");
 }

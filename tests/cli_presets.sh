@@ -65,6 +65,13 @@ grep -q '^style-fast  *my own fast$' "$T/out" || fail "a user preset hides the s
 expect_ok "$SYNTH" presets show style-fast
 head -1 "$T/out" | grep -qx "# $U/style-fast.ini" || fail "show finds the user's: $(head -1 "$T/out")"
 
+# installed: <prefix>/bin/synth finds <prefix>/share/synth/presets
+mkdir -p "$T/prefix/bin" "$T/prefix/share/synth/presets"
+cp "$SYNTH" "$T/prefix/bin/synth"
+printf '[preset]\ndescription = installed only\n[classvis]\niters = 1\n' >"$T/prefix/share/synth/presets/only-installed.ini"
+expect_ok "$T/prefix/bin/synth" presets show only-installed
+head -1 "$T/out" | grep -qx "# $T/prefix/bin/../share/synth/presets/only-installed.ini" || fail "installed presets found: $(head -1 "$T/out")"
+
 # ---- precedence: defaults < preset < command line, wherever --preset is ----------
 run_iters() { # expected-iterations args...
     local want=$1

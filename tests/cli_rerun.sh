@@ -42,6 +42,20 @@ expect_ok "$SYNTH" style --preset tiny --content "$E/content.jpg" --style "$E/st
 expect_ok "$SYNTH" rerun "$T/style.png" -o "$T/style2.png"
 cmp -s "$T/style.png" "$T/style2.png" || fail "rerun of style writes the same bytes"
 
+# an ONNX model: its file's SHA-256; a JPEG: the metadata in comments
+SMOOTH=$SYNTH_TEST_DATA/render/smooth.onnx
+expect_ok "$SYNTH" neuron --model "$SMOOTH" --layer act3 --channel 2 --size 32 --iters 2 -o "$T/neuron.jpg"
+"$SYNTH" info "$T/neuron.jpg" | grep -qx "synth.model_sha256: $(sha256sum <"$SMOOTH" | cut -c1-64)" \
+    || fail "the model's SHA-256 stored: $("$SYNTH" info "$T/neuron.jpg")"
+expect_ok "$SYNTH" rerun "$T/neuron.jpg" -o "$T/neuron2.jpg"
+cmp -s "$T/neuron.jpg" "$T/neuron2.jpg" || fail "rerun of a JPEG writes the same bytes"
+cp "$SMOOTH" "$T/model.onnx"
+expect_ok "$SYNTH" neuron --model "$T/model.onnx" --layer act3 --channel 2 --size 32 --iters 2 -o "$T/m.png"
+cp "$SYNTH_TEST_DATA/render/nonfinite.onnx" "$T/model.onnx" # another model, same path
+rm -f "$T/m2.png"
+expect_fail 1 "the image was made with a model of SHA-256 $(sha256sum <"$SMOOTH" | cut -c1-16)..." "$SYNTH" rerun "$T/m.png" -o "$T/m2.png"
+[ -e "$T/m2.png" ] && fail "nothing written for a changed model"
+
 # ---- refusals ---------------------------------------------------------------------
 # set_text IN OUT KEY VALUE: a copy of a PNG with one tEXt value replaced
 set_text() {
