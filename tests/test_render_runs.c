@@ -9,7 +9,11 @@
  *   dream (built-in, relu3_1, 2 octaves): ½Σa² grows ≥ 1.5× in an octave.
  *   classvis, neuron (smooth test model, whose tanh units bound its logits
  *     near ±0.5): the logit doubles in 60 iterations, the unit grows 1.4×
- *     in 40. */
+ *     in 40.
+ *   style's options (built-in, 48 px): --init FILE starts from that image,
+ *     --original-colors keeps the result's luminance with the content's
+ *     chroma (YIQ, checked against its own matrix), --style-blend 1,0 is the
+ *     first style alone, --style-scale changes the result. */
 #include "check.h"
 #include "synth/synth.h"
 
@@ -158,6 +162,103 @@ static void test_classvis_neuron(void)
     net_model_close(m);
 }
 
+/* The largest |a − b| over two images of one size; ∞ when the sizes differ. */
+static double max_diff(const image *a, const image *b)
+{
+    if (!a->data || !b->data || a->width != b->width || a->height != b->height)
+        return INFINITY;
+    double m = 0;
+    for (size_t i = 0; i < (size_t)3 * a->width * a->height; i++)
+        m = fmax(m, fabs((double)a->data[i] - b->data[i]));
+    return m;
+}
+
+/* Y, I, Q of pixel i (NTSC), written out here independently of synth's. */
+static void yiq_at(const image *x, size_t i, double yiq[3])
+{
+    size_t plane = (size_t)x->width * x->height;
+    double r = x->data[i], g = x->data[plane + i], b = x->data[2 * plane + i];
+    yiq[0] = 0.299 * r + 0.587 * g + 0.114 * b;
+    yiq[1] = 0.595716 * r - 0.274453 * g - 0.321263 * b;
+    yiq[2] = 0.211456 * r - 0.522591 * g + 0.311135 * b;
+}
+
+static void test_style_options(void)
+{
+    image content = {0}, style = {0}, shapes = {0};
+    REQUIRE(image_read(EXAMPLES "content.jpg", &content) == ST_OK);
+    REQUIRE(image_read(EXAMPLES "style.jpg", &style) == ST_OK);
+    REQUIRE(image_read(EXAMPLES "shapes.png", &shapes) == ST_OK);
+    net_model *m = open_model("default");
+    style_options o;
+    style_options_default(&o);
+    o.run.size = 48;
+    o.run.octaves = 1;
+
+    /* --init FILE with no iterations: the result is that image at 48×36. */
+    o.run.iters = 0;
+    o.init = EXAMPLES "shapes.png";
+    style_inputs in = {&content, &style, 1, &shapes};
+    image out = {0}, init48 = {0}, content48 = {0};
+    REQUIRE(image_resize(&shapes, 48, 36, IMAGE_RESAMPLE_AREA, &init48) == ST_OK);
+    REQUIRE(image_resize(&content, 48, 36, IMAGE_RESAMPLE_AREA, &content48) == ST_OK);
+    CHECK_OK(render_style(&o, m, &in, NULL, &out));
+    CHECK(max_diff(&out, &init48) < 1e-5);
+    CHECK(max_diff(&out, &content48) > 0.1);
+    image_free(&out);
+
+    /* --original-colors: the result's (here the init's) Y, the content's I and Q. */
+    o.original_colors = true;
+    CHECK_OK(render_style(&o, m, &in, NULL, &out));
+    double worst_y = INFINITY, worst_iq = INFINITY;
+    if (out.data && out.width == 48 && out.height == 36) {
+        worst_y = worst_iq = 0;
+        for (size_t i = 0; i < (size_t)48 * 36; i++) {
+            double a[3], b[3], c[3];
+            yiq_at(&out, i, a);
+            yiq_at(&init48, i, b);
+            yiq_at(&content48, i, c);
+            worst_y = fmax(worst_y, fabs(a[0] - b[0]));
+            worst_iq = fmax(worst_iq, fmax(fabs(a[1] - c[1]), fabs(a[2] - c[2])));
+        }
+    }
+    CHECK(worst_y < 1e-5 && worst_iq < 1e-5);
+    image_free(&out);
+    o.original_colors = false;
+    o.init = NULL;
+
+    /* Two styles blended 1 : 0 are the first alone; 1 : 1 is neither. */
+    o.run.iters = 3;
+    image alone = {0}, blended = {0}, even = {0}, scaled = {0};
+    CHECK_OK(render_style(&o, m, &in, NULL, &alone));
+    image two[2] = {style, shapes};
+    style_inputs in2 = {&content, two, 2, NULL};
+    double w10[2] = {1, 0}, w11[2] = {1, 1};
+    o.style_blend = (number_list){2, w10};
+    CHECK_OK(render_style(&o, m, &in2, NULL, &blended));
+    CHECK(max_diff(&alone, &blended) == 0);
+    o.style_blend = (number_list){2, w11};
+    CHECK_OK(render_style(&o, m, &in2, NULL, &even));
+    CHECK(max_diff(&alone, &even) > 1e-3 && max_diff(&alone, &even) < INFINITY);
+    o.style_blend = (number_list){0, NULL};
+
+    /* --style-scale: the style's Grams at another size, another result. */
+    o.style_scale = 0.5;
+    CHECK_OK(render_style(&o, m, &in, NULL, &scaled));
+    CHECK(max_diff(&alone, &scaled) > 1e-3 && max_diff(&alone, &scaled) < INFINITY);
+
+    image_free(&alone);
+    image_free(&blended);
+    image_free(&even);
+    image_free(&scaled);
+    image_free(&init48);
+    image_free(&content48);
+    image_free(&content);
+    image_free(&style);
+    image_free(&shapes);
+    net_model_close(m);
+}
+
 /* Same seed, same bytes; another seed, another image (a random start). */
 static void test_seed(void)
 {
@@ -184,6 +285,7 @@ static void test_seed(void)
 int main(void)
 {
     test_seed();
+    test_style_options();
     test_classvis_neuron();
     test_invert();
     test_dream();
