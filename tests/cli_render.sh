@@ -56,6 +56,21 @@ expect_ok "$SYNTH" classvis --class 1 --size 32 --octaves 2 --iters 2 --save-eve
 size_is "$T/oct_1_2.png" 32x32
 size_is "$T/oct_2_2.png" 32x32
 
+# ---- neural-style's options and --guide on the command line ---------------------
+expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --style "$E/shapes.png" --style-blend 3,1 \
+    --init "$E/shapes.png" --original-colors --style-scale 0.5 --size 48 --octaves 1 --iters 2 --log-json "$T/opts.json" \
+    -o "$T/opts.png"
+size_is "$T/opts.png" 48x36
+[ "$(wc -l <"$T/opts.json")" = 2 ] || fail "two styles, init file, original colours: two iterations logged"
+expect_ok "$SYNTH" dream --input "$E/content.jpg" --guide "$E/style.jpg" --size 48 --octaves 1 --iters 2 \
+    --log-json "$T/guide.json" -o "$T/guide.png"
+size_is "$T/guide.png" 48x36
+grep -qF '"guide:relu4_2":' "$T/guide.json" || fail "--guide dreams towards the guide: $(cat "$T/guide.json")"
+expect_fail 1 "--init: $T/missing.png" "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" \
+    --init "$T/missing.png" --size 48 -o "$T/x.png"
+expect_fail 1 "--guide: $T/missing.png" "$SYNTH" dream --input "$E/content.jpg" --guide "$T/missing.png" --size 48 \
+    -o "$T/x.png"
+
 # ---- the same seed, the same bytes -------------------------------------------
 for run in 1 2; do
     expect_ok "$SYNTH" classvis --model "$SMOOTH" --class 2 --size 40 --iters 5 --seed 9 --threads 2 -o "$T/seed.png"

@@ -48,6 +48,15 @@ static net_model *open_model(const char *spec)
     return m;
 }
 
+/* Style's defaults at one octave of `iters` iterations, `size` px. */
+static void style_one_octave(style_options *o, int size, int iters)
+{
+    style_options_default(o);
+    o->run.size = size;
+    o->run.iters = iters;
+    o->run.octaves = 1;
+}
+
 static void test_style(void)
 {
     image content = {0}, style = {0}, out = {0};
@@ -55,10 +64,7 @@ static void test_style(void)
     REQUIRE(image_read(EXAMPLES "style.jpg", &style) == ST_OK);
     net_model *m = open_model("default");
     style_options o;
-    style_options_default(&o);
-    o.run.size = 96;
-    o.run.iters = 150;
-    o.run.octaves = 1;
+    style_one_octave(&o, 96, 150);
     trace t = {0};
     render_callbacks cb = {record, NULL, &t};
     style_inputs in = {&content, &style, 1, NULL};
@@ -191,12 +197,9 @@ static void test_style_options(void)
     REQUIRE(image_read(EXAMPLES "shapes.png", &shapes) == ST_OK);
     net_model *m = open_model("default");
     style_options o;
-    style_options_default(&o);
-    o.run.size = 48;
-    o.run.octaves = 1;
+    style_one_octave(&o, 48, 0);
 
     /* --init FILE with no iterations: the result is that image at 48×36. */
-    o.run.iters = 0;
     o.init = EXAMPLES "shapes.png";
     style_inputs in = {&content, &style, 1, &shapes};
     image out = {0}, init48 = {0}, content48 = {0};
