@@ -133,6 +133,7 @@ static void test_match_histogram(void)
     /* Two references, the second weighted 0: the first's histogram. */
     image refs[2] = {ref, flat};
     double weights[2] = {1, 0};
+    image_free(&copy);
     random_image(&copy, 64, 64, 4, 0.4, 0.6);
     CHECK_OK(image_match_histogram(&copy, refs, weights, 2));
     CHECK(channel_distance(&copy, &ref, 0) < 0.1 * before[0]);
