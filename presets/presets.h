@@ -115,6 +115,10 @@ void options_free(const option_table *t, void *opts);
 #define REG_OPTION_SPECS(TYPE, MEMBER)                                                                   \
     REG_OPTION_SPEC_(TYPE, MEMBER, "l2", OPT_NUMBER, l2, 0, 1e6, NULL, "W",                              \
                      "weight of the L2 penalty on the image (Simonyan 2014); 0 = off"),                 \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "alpha-norm", OPT_NUMBER, alpha_norm, 0, 1e6, NULL, "W",              \
+                     "weight of the alpha-norm penalty sum |x|^alpha (Mahendran 2015); 0 = off"),      \
+    REG_OPTION_SPEC_(TYPE, MEMBER, "alpha-norm-exp", OPT_NUMBER, alpha, 1, 20, NULL, "A",                \
+                     "exponent of the alpha-norm penalty (default 6)"),                                \
     REG_OPTION_SPEC_(TYPE, MEMBER, "decay", OPT_NUMBER, decay, 0, 1, NULL, "D",                          \
                      "shrink the image towards grey by this fraction each step (Yosinski 2015)"),       \
     REG_OPTION_SPEC_(TYPE, MEMBER, "blur-sigma", OPT_NUMBER, blur_sigma, 0, 1000, NULL, "PX",            \
@@ -151,7 +155,7 @@ void options_free(const option_table *t, void *opts);
                      "--param fourier: spectrum falls off as 1/f^D"),                                  \
     REG_OPTION_SPEC_(TYPE, MEMBER, "param-std", OPT_NUMBER, param_std, 0, 10, NULL, "S",                 \
                      "std of the random initial parameters")
-enum { REG_OPTION_SPEC_COUNT = 19 };
+enum { REG_OPTION_SPEC_COUNT = 21 };
 
 /* The shared run options of the synthesis commands (synth.h's
  * render_options at MEMBER), in three groups: where the result goes (-o),
@@ -270,7 +274,10 @@ void preset_free(preset *p);
 const preset_section *preset_section_find(const preset *p, const char *name);
 /* Sets the values of st's command section (FROM_PRESET), leaving the options
  * the command line set (apply it after parsing argv); records st->preset.
- * A preset without that section is an error listing the sections it has. */
+ * A command built on another reads that one's section first, the keys it
+ * shares (animate: [dream], poster: [classvis]; a key also in the command's
+ * own section is left to it). A preset with neither section is an error
+ * listing the sections it has. */
 status preset_apply(const preset *p, option_state *st);
 bool preset_is_path(const char *spec);
 /* Layer alternatives: in the options named "layer", "*-layer" or

@@ -10,6 +10,7 @@ void reg_options_default(reg_options *o)
 {
     *o = (reg_options){
         .blur_every = 1,
+        .alpha = 6.0,
         .tv_beta = 2.0,
         .boundary = REG_BOUNDARY_REFLECT,
         .param = REG_PARAM_PIXEL,
@@ -31,6 +32,8 @@ status reg_options_check(const reg_options *o)
 {
     status s = ST_OK;
     (void)(in_range(o->l2, 0, 1e6, "--l2", &s) && in_range(o->decay, 0, 1, "--decay", &s) &&
+           in_range(o->alpha_norm, 0, 1e6, "--alpha-norm", &s) &&
+           in_range(o->alpha, 1, 20, "--alpha-norm-exp", &s) &&
            in_range(o->blur_sigma, 0, 1000, "--blur-sigma", &s) &&
            in_range(o->blur_every, 1, 1e9, "--blur-every", &s) &&
            in_range(o->clip_norm_pct, 0, 100, "--clip-norm-pct", &s) &&
@@ -123,6 +126,9 @@ double reg_objective(reg_context *ctx, const float *image, float *grad)
     double value = 0;
     if (ctx->o.l2 > 0)
         value += reg_l2(image, ctx->C, ctx->H, ctx->W, ctx->range.center, ctx->o.l2, grad);
+    if (ctx->o.alpha_norm > 0)
+        value += reg_alpha_norm(image, ctx->C, ctx->H, ctx->W, ctx->range.center, ctx->o.alpha,
+                                ctx->o.alpha_norm, grad);
     if (ctx->o.tv_weight > 0)
         value += reg_tv(image, ctx->C, ctx->H, ctx->W, ctx->o.tv_beta, ctx->o.tv_weight, grad);
     return value;

@@ -1,5 +1,6 @@
 /* The penalties of the objective and their exact gradients: L2 (Simonyan et
- * al. 2014) with its per-step form, multiplicative decay (Yosinski et al.
+ * al. 2014) with its per-step form, the α-norm (Mahendran & Vedaldi 2015),
+ * multiplicative decay (Yosinski et al.
  * 2015), and β total variation (Mahendran & Vedaldi 2015). Values are
  * accumulated in double; gradients are added to the caller's float arrays. */
 #include "regularizers/internal.h"
@@ -26,6 +27,29 @@ double reg_l2(const float *x, int C, int H, int W, const float *center, double l
             float two_lambda = (float)(2 * lambda), mf = (float)m;
             for (size_t p = 0; p < plane; p++)
                 gc[p] += two_lambda * (xc[p] - mf);
+        }
+    }
+    return lambda * total;
+}
+
+double reg_alpha_norm(const float *x, int C, int H, int W, const float *center, double alpha,
+                      double lambda, float *grad)
+{
+    /* x, grad: (C, H, W); center: (C) or NULL.
+     * value = λ Σ |d|^α with d = x − m_c,
+     * ∂/∂x = λ α |d|^(α−1) sign(d) = λ α d |d|^(α−2)   (0 at d = 0 for α = 1). */
+    size_t plane = (size_t)H * (size_t)W;
+    double total = 0;
+    for (int c = 0; c < C; c++) {
+        const float *xc = x + (size_t)c * plane;
+        float *gc = grad ? grad + (size_t)c * plane : NULL;
+        double m = center ? center[c] : 0.0;
+        for (size_t p = 0; p < plane; p++) {
+            double d = (double)xc[p] - m, a = fabs(d);
+            double power = alpha == 6 ? (a * a) * (a * a) * (a * a) : pow(a, alpha);
+            total += power;
+            if (gc && a > 0)
+                gc[p] += (float)(lambda * alpha * power / d);
         }
     }
     return lambda * total;

@@ -1,6 +1,6 @@
 /* regularizers — the image priors of feature visualization.
  *
- * Owns: L2 and decay, Gaussian blur (direct and FFTW), clipping, total
+ * Owns: L2, the α-norm and decay, Gaussian blur (direct and FFTW), clipping, total
  * variation, the transforms (pad, jitter, scale, rotate) with their exact
  * adjoints, and the image parameterizations (pixel, Fourier, decorrelated
  * colour, sigmoid squashing) with their exact backward maps.
@@ -83,6 +83,12 @@ typedef enum { REG_BOUNDARY_REFLECT, REG_BOUNDARY_EDGE, REG_BOUNDARY_CONSTANT, R
 /* Returns λ Σ (x − center)² and adds its gradient 2λ(x − center) to grad
  * (when grad is not NULL). The value is accumulated in double. */
 double reg_l2(const float *x, int C, int H, int W, const float *center, double lambda, float *grad);
+/* The α-norm (Mahendran & Vedaldi 2015): returns λ Σ |x − center|^α and adds
+ * its gradient λ α |x − center|^(α−1) sign(x − center) to grad (when not
+ * NULL). α ≥ 1; α = 2 is reg_l2. A large α (the paper's 6) leaves values
+ * well inside the range almost free and pushes hard on those beyond it. */
+double reg_alpha_norm(const float *x, int C, int H, int W, const float *center, double alpha,
+                      double lambda, float *grad);
 /* One step of multiplicative decay towards the center: x ← center + (1 − d)(x − center). */
 void reg_decay(float *x, int C, int H, int W, const float *center, double d);
 
@@ -284,6 +290,8 @@ void reg_param_from_image(reg_param *p, const float *image, float *params);
  * int, int for a choice, bool for a flag). Defaults: everything off. */
 typedef struct {
     double l2;               /* λ of λ‖x − center‖² in the objective */
+    double alpha_norm;       /* λ of λ‖x − center‖_α^α in the objective */
+    double alpha;            /* α (--alpha-norm-exp); default 6 */
     double decay;            /* d of x ← center + (1 − d)(x − center) each step */
     double blur_sigma;       /* σ in pixels of the blur in reg_step; 0 = off */
     int blur_every;          /* blur when iter % blur_every == 0; default 1 */
@@ -327,7 +335,7 @@ reg_param *reg_context_param(reg_context *ctx);
 reg_transform *reg_context_transform(reg_context *ctx);
 
 /* The penalties of the objective on the image (C, H, W):
- *     l2 · ‖x − center‖² + tv_weight · TV_β(x);
+ *     l2 · ‖x − center‖² + alpha_norm · ‖x − center‖_α^α + tv_weight · TV_β(x);
  * returns the value and adds the gradient to grad (not NULL). */
 double reg_objective(reg_context *ctx, const float *image, float *grad);
 /* The projections between steps, in Yosinski's order, on the image:

@@ -40,7 +40,7 @@ static void test_options(void)
                                  {"scale-jitter", "0.1"}, {"rotate-jitter", "10"}, {"pad", "12"},
                                  {"boundary", "wrap"},  {"param", "fourier"},     {"decorrelate", "true"},
                                  {"clamp", "yes"},      {"fourier-decay", "1.2"}, {"param-std", "0.02"},
-                                 {"sigmoid", "1"}};
+                                 {"sigmoid", "1"},      {"alpha-norm", "1e-8"},   {"alpha-norm-exp", "6"}};
     for (size_t k = 0; k < sizeof settings / sizeof *settings; k++) {
         const option_spec *spec = option_find(&demo_table, settings[k][0]);
         REQUIRE(spec);
@@ -51,7 +51,7 @@ static void test_options(void)
     CHECK(o.reg.tv_beta == 1.5 && o.reg.jitter == 8 && o.reg.scale_jitter == 0.1 && o.reg.rotate_jitter == 10);
     CHECK(o.reg.pad == 12 && o.reg.boundary == REG_BOUNDARY_WRAP && o.reg.param == REG_PARAM_FOURIER);
     CHECK(o.reg.decorrelate && o.reg.clamp && o.reg.sigmoid && o.reg.fourier_decay == 1.2 &&
-          o.reg.param_std == 0.02);
+          o.reg.param_std == 0.02 && o.reg.alpha_norm == 1e-8 && o.reg.alpha == 6);
     CHECK_OK(reg_options_check(&o.reg));
     CHECK_FAILS_WITH(option_set(&st, option_find(&demo_table, "tv-beta"), "0", "--tv-beta", FROM_COMMAND_LINE),
                      "--tv-beta");
@@ -68,6 +68,10 @@ static void test_options(void)
     reg_options_default(&bad);
     bad.blur_every = 0;
     CHECK_FAILS_WITH(reg_options_check(&bad), "--blur-every");
+    reg_options_default(&bad);
+    CHECK(bad.alpha == 6 && bad.alpha_norm == 0);
+    bad.alpha = 0.5;
+    CHECK_FAILS_WITH(reg_options_check(&bad), "--alpha-norm-exp: must be in [1, 20], got 0.5");
 }
 
 static float *random_image(rng *r, size_t n, float lo, float hi)
@@ -102,15 +106,18 @@ static void test_context(void)
     CHECK(reg_param_is_identity(reg_context_param(ctx)));
     reg_context_free(ctx);
 
-    /* The objective is L2 about the center plus TV. */
+    /* The objective is L2 and the α-norm about the center, plus TV. */
     o.l2 = 0.3;
+    o.alpha_norm = 0.05;
+    o.alpha = 3.0;
     o.tv_weight = 0.7;
     o.tv_beta = 1.0;
     REQUIRE(reg_context_create(&o, C, H, W, &range, &ctx) == ST_OK);
     memset(grad, 0, sizeof(float) * N);
     memset(g2, 0, sizeof(float) * N);
     double value = reg_objective(ctx, x, grad);
-    double expect = reg_l2(x, C, H, W, range.center, 0.3, g2) + reg_tv(x, C, H, W, 1.0, 0.7, g2);
+    double expect = reg_l2(x, C, H, W, range.center, 0.3, g2) +
+                    reg_alpha_norm(x, C, H, W, range.center, 3.0, 0.05, g2) + reg_tv(x, C, H, W, 1.0, 0.7, g2);
     CHECK_NEAR(value, expect, 1e-9 * expect);
     CHECK(memcmp(grad, g2, sizeof(float) * N) == 0);
     reg_context_free(ctx);

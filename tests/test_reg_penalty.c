@@ -1,4 +1,4 @@
-/* regularizers: L2, decay, β-TV (values against the definitions, gradients by
+/* regularizers: L2, the α-norm, decay, β-TV (values against the definitions, gradients by
  * finite differences in double precision), and clipping (percentiles and
  * zeroed pixels on constructed inputs with known answers). */
 #include "check.h"
@@ -62,6 +62,13 @@ static double l2_fn(const float *x, int C, int H, int W, const void *ctx, float 
     return reg_l2(x, C, H, W, a->center, a->lambda, grad);
 }
 
+typedef struct { const float *center; double alpha, lambda; } alpha_args;
+static double alpha_fn(const float *x, int C, int H, int W, const void *ctx, float *grad)
+{
+    const alpha_args *a = ctx;
+    return reg_alpha_norm(x, C, H, W, a->center, a->alpha, a->lambda, grad);
+}
+
 typedef struct { double beta, weight; } tv_args;
 static double tv_fn(const float *x, int C, int H, int W, const void *ctx, float *grad)
 {
@@ -104,6 +111,41 @@ static void test_l2_and_decay(void)
     float before = x[H * W + 3];
     reg_decay(x, C, H, W, center, 0.1);
     CHECK_NEAR(x[H * W + 3] - center[1], 0.9 * (before - center[1]), 1e-6);
+    free(x);
+}
+
+static void test_alpha_norm(void)
+{
+    rng r;
+    rng_seed(&r, 4);
+    int C = 3, H = 6, W = 5;
+    float *x = test_image(&r, C, H, W);
+    const float center[3] = {0.3f, -0.45f, 0.05f}; /* no pixel sits on its center */
+    const double alphas[] = {1.0, 1.5, 2.0, 3.0, 6.0, 7.5};
+    for (size_t k = 0; k < sizeof alphas / sizeof *alphas; k++) {
+        double expect = 0;
+        for (int c = 0; c < C; c++)
+            for (int p = 0; p < H * W; p++)
+                expect += pow(fabs((double)x[c * H * W + p] - center[c]), alphas[k]);
+        CHECK_NEAR(reg_alpha_norm(x, C, H, W, center, alphas[k], 0.2, NULL), 0.2 * expect, 1e-12 * expect);
+        alpha_args a = {center, alphas[k], 0.2};
+        char what[32];
+        snprintf(what, sizeof what, "alpha norm %g", alphas[k]);
+        check_gradient(what, alpha_fn, &a, x, C, H, W);
+    }
+    /* α = 2 is the L2 penalty, value and gradient. */
+    size_t n = (size_t)C * H * W;
+    float *g_alpha = calloc(n, sizeof *g_alpha), *g_l2 = calloc(n, sizeof *g_l2);
+    REQUIRE(g_alpha && g_l2);
+    double v_alpha = reg_alpha_norm(x, C, H, W, NULL, 2.0, 0.7, g_alpha), v_l2 = reg_l2(x, C, H, W, NULL, 0.7, g_l2);
+    CHECK_NEAR(v_alpha, v_l2, 1e-12 * v_l2);
+    for (size_t i = 0; i < n; i++)
+        CHECK_NEAR(g_alpha[i], g_l2[i], 1e-6);
+    /* At the center the gradient is 0 (also for α = 1, where |d| has a kink). */
+    float at_center[3] = {0.3f, -0.45f, 0.05f}, g[3] = {0};
+    CHECK(reg_alpha_norm(at_center, 3, 1, 1, center, 1.0, 1.0, g) == 0 && g[0] == 0 && g[1] == 0 && g[2] == 0);
+    free(g_alpha);
+    free(g_l2);
     free(x);
 }
 
@@ -240,6 +282,7 @@ static void test_clipping(void)
 int main(void)
 {
     test_l2_and_decay();
+    test_alpha_norm();
     test_tv();
     test_percentile();
     test_clipping();
