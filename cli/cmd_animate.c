@@ -327,6 +327,9 @@ static status render(void *opts, cli_render *r, const render_callbacks *cb, imag
     (void)out;
     if (check_options(o) != ST_OK)
         return ST_ERROR;
+    int layer; /* an unknown layer is an error before frame 0, not in it */
+    if (o->dream.layer && net_layer_find(r->model, o->dream.layer, &layer) != ST_OK)
+        return error_prefix("--layer");
     status s = check_state(o);
     if (s != ST_OK)
         return s;

@@ -27,6 +27,28 @@ static void caption_of(net_model *m, int k, char *buf)
         snprintf(buf, CAPTION_LEN, "%s %d", net_model_is_builtin(m) ? "channel" : "class", k);
 }
 
+/* Before any cell is drawn: the score layer exists and has every class
+ * (its dimension 1 at the cells' size; a size it cannot take is left to the
+ * render to report). */
+static status check_classes(const poster_options *o, net_model *m, const int *classes, int n)
+{
+    const char *name = classvis_layer(&o->vis, m);
+    int layer, ndim;
+    int64_t shape[TENSOR_MAX_DIMS];
+    if (!name || net_layer_find(m, name, &layer) != ST_OK)
+        return ST_ERROR;
+    int size = o->vis.run.size > 0 ? o->vis.run.size : o->cell;
+    if (net_layer_shape(m, layer, size, size, &ndim, shape) != ST_OK || ndim < 2) {
+        error_clear();
+        return ST_OK;
+    }
+    for (int i = 0; i < n; i++)
+        if (classes[i] >= shape[1])
+            return error_set("--classes", "%d is out of range: layer '%s' has %lld classes (0 to %lld)",
+                             classes[i], name, (long long)shape[1], (long long)shape[1] - 1);
+    return ST_OK;
+}
+
 static status render(void *opts, cli_render *r, const render_callbacks *cb, image *out)
 {
     const poster_options *o = opts;
@@ -46,6 +68,8 @@ static status render(void *opts, cli_render *r, const render_callbacks *cb, imag
         caption_of(r->model, classes[i], names + (size_t)i * CAPTION_LEN);
         captions[i] = names + (size_t)i * CAPTION_LEN;
     }
+    if (s == ST_OK)
+        s = check_classes(o, r->model, classes, n);
     if (s == ST_OK && net_model_is_builtin(r->model))
         cli_note("the built-in network has random features and no classes: class K is channel K "
                  "of its last layer (use --model with a trained classifier for real classes)");

@@ -318,11 +318,34 @@ static size_t table_span(const option_table *t)
     return span;
 }
 
-static status apply_section(const preset *p, const preset_section *s, option_state *st, bool keep_command_line)
+/* The command a command is built on, whose preset section it reads first. */
+static const char *base_section_of(const char *command)
+{
+    static const char *const bases[][2] = {{"animate", "dream"}, {"poster", "classvis"}};
+    for (size_t i = 0; i < sizeof bases / sizeof *bases; i++)
+        if (strcmp(command, bases[i][0]) == 0)
+            return bases[i][1];
+    return NULL;
+}
+
+static bool section_has_key(const preset_section *s, const char *key)
+{
+    for (int k = 0; s && k < s->count; k++)
+        if (strcmp(s->entries[k].key, key) == 0)
+            return true;
+    return false;
+}
+
+/* Sets s's values in st. With `over` (the command's own section when s is
+ * its base section), keys st's table lacks and keys `over` sets are skipped. */
+static status apply_section(const preset *p, const preset_section *s, option_state *st, bool keep_command_line,
+                            const preset_section *over)
 {
     for (int k = 0; k < s->count; k++) {
         const preset_entry *e = &s->entries[k];
         const option_spec *spec = option_find(st->table, e->key);
+        if (over && (!spec || section_has_key(over, e->key)))
+            continue;
         if (!spec) /* preset_parse let no unknown key through */
             return error_set(NULL, "%s:%d: unknown key '%s'", p->path, e->line, e->key);
         if (keep_command_line && st->source[spec - st->table->specs] == FROM_COMMAND_LINE)
@@ -348,7 +371,7 @@ status preset_check(const preset *p, const option_table *own)
         option_state st;
         status r = scratch ? option_state_init(&st, t, scratch) : ST_ERROR;
         if (r == ST_OK)
-            r = apply_section(p, s, &st, false);
+            r = apply_section(p, s, &st, false, NULL);
         if (scratch)
             options_free(t, scratch);
         free(scratch);
@@ -361,16 +384,22 @@ status preset_check(const preset *p, const option_table *own)
 status preset_apply(const preset *p, option_state *st)
 {
     const char *command = st->table->command;
+    const char *base_name = base_section_of(command);
     const preset_section *s = preset_section_find(p, command);
-    if (!s) {
-        char have[512] = "";
+    const preset_section *base = base_name ? preset_section_find(p, base_name) : NULL;
+    if (!s && !base) {
+        char have[512] = "", wanted[64];
         size_t pos = 0;
         for (int i = 0; i < p->count && pos < sizeof have; i++)
             pos += (size_t)snprintf(have + pos, sizeof have - pos, "%s[%s]", i ? ", " : "", p->sections[i].name);
-        return error_set(p->path, "preset '%s' has no [%s] section (it has: %s)", p->name, command,
+        snprintf(wanted, sizeof wanted, "[%s]%s%s%s", command, base_name ? " or [" : "", base_name ? base_name : "",
+                 base_name ? "]" : "");
+        return error_set(p->path, "preset '%s' has no %s section (it has: %s)", p->name, wanted,
                          p->count ? have : "none");
     }
-    if (apply_section(p, s, st, true) != ST_OK)
+    if (base && apply_section(p, base, st, true, s ? s : &(preset_section){0}) != ST_OK)
+        return ST_ERROR;
+    if (s && apply_section(p, s, st, true, NULL) != ST_OK)
         return ST_ERROR;
     snprintf(st->preset, sizeof st->preset, "%s", p->name);
     memcpy(st->preset_sha256, p->sha256, sizeof st->preset_sha256);

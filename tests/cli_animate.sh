@@ -77,6 +77,8 @@ expect_fail 2 "missing --input FILE" "$SYNTH" animate --frames 2 --out-dir "$T/e
 expect_fail 2 "--zoom" "$SYNTH" "${A[@]}" --zoom 0 --frames 2 --out-dir "$T/e"
 expect_fail 2 "--shift" "$SYNTH" "${A[@]}" --shift 1 --frames 2 --out-dir "$T/e"
 expect_fail 2 "unknown option '-o'" "$SYNTH" "${A[@]}" -o x.png --frames 2 --out-dir "$T/e"
+expect_fail 1 "--layer: nosuch: no such layer" "$SYNTH" "${A[@]}" --layer nosuch --frames 2 --out-dir "$T/f"
+[ -e "$T/f/animate.state" ] && fail "an unknown layer is refused before the state is written"
 expect_fail 1 "must end in .mp4 or .gif" "$SYNTH" "${A[@]}" --frames 2 --out-dir "$T/e" --encode "$T/x.avi"
 touch "$T/file"
 expect_fail 1 "not a folder" "$SYNTH" "${A[@]}" --frames 2 --out-dir "$T/file"

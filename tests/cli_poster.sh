@@ -17,6 +17,8 @@ png_size_is "$T/c.png" $((64 + 2 + 2)) $((64 + 20 + 2 + 2)) # g = 64/32, C = max
 expect_fail 1 "--font: $T/none.ttf: No such file" "$SYNTH" "${P[@]}" --classes 1 --font "$T/none.ttf" -o "$T/e.png"
 expect_fail 1 "not a font FreeType can read" "$SYNTH" "${P[@]}" --classes 1 --font "$T/p.png" -o "$T/e.png"
 expect_fail 1 "--classes: 'x' is not a class index" "$SYNTH" "${P[@]}" --classes 1,x -o "$T/e.png"
+expect_fail 1 "--classes: 2000 is out of range: layer 'pool5' has 512 classes (0 to 511)" "$SYNTH" "${P[@]}" --classes 1,2000 -o "$T/e.png"
+expect_fail 1 "--layer: nosuch: no such layer" "$SYNTH" "${P[@]}" --classes 1 --layer nosuch -o "$T/e.png"
 expect_fail 2 "missing --classes" "$SYNTH" "${P[@]}" -o "$T/e.png"
 expect_fail 2 "missing -o FILE" "$SYNTH" "${P[@]}" --classes 1
 expect_fail 2 "--cell" "$SYNTH" "${P[@]}" --classes 1 --cell 4 -o "$T/e.png"

@@ -103,6 +103,29 @@ expect_fail 1 "--layer: none of 'mixed4c|mixed5a' is a layer of model 'default'"
     "$SYNTH" dream --preset "$T/noalt.ini" --input "$E/content.jpg" --size 40 --octaves 1 --iters 1 -o "$T/noalt.png"
 [ -e "$T/noalt.png" ] && fail "nothing written when no alternative fits"
 
+# ---- animate reads [dream], poster reads [classvis], their own section over it ----------
+# (keys of the base command they lack, like dream's save-every, are left out)
+printf '[dream]\nlayer = mixed4c|relu3_1\niters = 1\noctaves = 1\nsave-every = 3\nstep = 2.5\n[animate]\nzoom = 1.1\nstep = 3\n' >"$T/anim.ini"
+expect_ok "$SYNTH" animate --preset "$T/anim.ini" --input "$E/content.jpg" --frames 1 --out-dir "$T/anim" --size 40 --quiet
+for kv in layer=relu3_1 iters=1 octaves=1 step=3 zoom=1.1000000000000001; do
+    grep -qx "$kv" "$T/anim/animate.state" || fail "animate with [dream] and [animate]: $kv: $(cat "$T/anim/animate.state")"
+done
+expect_ok "$SYNTH" animate --preset dream-classic --input "$E/content.jpg" --frames 1 --out-dir "$T/anim-dc" --size 40 --octaves 1 --iters 1 --quiet
+for kv in layer=relu4_2 step=1.5 jitter=32 octave-scale=1.3999999999999999 boundary=wrap clamp=true; do
+    grep -qx "$kv" "$T/anim-dc/animate.state" || fail "animate --preset dream-classic: $kv: $(cat "$T/anim-dc/animate.state")"
+done
+printf '[dream]\nlayer = nosuch\n' >"$T/anim-bad.ini"
+expect_fail 1 "--layer: nosuch: no such layer in model 'default'" \
+    "$SYNTH" animate --preset "$T/anim-bad.ini" --input "$E/content.jpg" --frames 1 --out-dir "$T/anim-bad" --size 40
+[ -e "$T/anim-bad/frame_00000.png" ] && fail "no frame from a preset with a bad layer"
+printf '[style]\niters = 1\n' >"$T/anim-none.ini"
+expect_fail 1 "preset '$T/anim-none.ini' has no [animate] or [dream] section (it has: [style])" \
+    "$SYNTH" animate --preset "$T/anim-none.ini" --input "$E/content.jpg" --frames 1 --out-dir "$T/anim-none"
+printf '[classvis]\nlayer = nosuch\n' >"$T/poster-bad.ini"
+expect_fail 1 "--layer: nosuch: no such layer in model 'default'" \
+    "$SYNTH" poster --preset "$T/poster-bad.ini" --classes 1,2 --cell 32 --iters 1 -o "$T/poster-bad.png"
+[ -e "$T/poster-bad.png" ] && fail "no poster from a preset with a bad layer"
+
 # ---- damaged presets: one line, exit 1, nothing written ------------------------------
 damaged() { # 'expected message' preset-text
     printf '%b' "$2" >"$T/bad.ini"
