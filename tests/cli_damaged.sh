@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Hundreds of randomly damaged inputs through the real synth binary: images,
-# ONNX models, .npy tensors and labels files, damaged by tool_mutate (bit
+# ONNX models, .npy tensors, labels files and presets, damaged by tool_mutate (bit
 # flips, truncations, inserted, deleted and repeated bytes, edited length
 # fields) from fixed seeds, so every run damages the same way. Each run must
 #   - end by itself (within $SYNTH_DAMAGED_TIMEOUT seconds, default 20),
@@ -8,7 +8,7 @@
 #   - on failure print exactly one line on stderr, starting "synth: ",
 #   - on failure leave nothing in the output folder (no output, no temporary).
 # SYNTH_DAMAGED_ROUNDS=N multiplies the number of cases (a longer soak;
-# default 1: about 450 runs). A failing case prints the mutation and the
+# default 1: about 600 runs). A failing case prints the mutation and the
 # command, and keeps the damaged file in $TEST_TMPDIR/kept/.
 source "$(dirname "$0")/lib.sh"
 : "${SYNTH_TEST_TOOLS:?}" "${SYNTH_SOURCE_DIR:?}"
@@ -34,8 +34,9 @@ for f in "$SRC"/fuzz/npy/*.npy; do
     case $(basename "$f") in damaged_*) continue ;; esac
     tensors+=("$f")
 done
-[ "${#images[@]}" -ge 10 ] && [ "${#models[@]}" -ge 10 ] && [ "${#tensors[@]}" -ge 5 ] ||
-    { echo "too few undamaged inputs (${#images[@]} images, ${#models[@]} models, ${#tensors[@]} tensors)" >&2; exit 1; }
+presets=("$SYNTH_SOURCE_DIR"/presets/*.ini)
+[ "${#presets[@]}" -ge 10 ] && [ "${#images[@]}" -ge 10 ] && [ "${#models[@]}" -ge 10 ] && [ "${#tensors[@]}" -ge 5 ] ||
+    { echo "too few undamaged inputs (${#images[@]} images, ${#models[@]} models, ${#tensors[@]} tensors, ${#presets[@]} presets)" >&2; exit 1; }
 good_image=$T/img/rgb8.png
 good_model=$SRC/data/explain/shapes.onnx
 labels=$SRC/data/explain/shapes.labels
@@ -133,8 +134,29 @@ for ((round = 0; round < rounds; round++)); do
         check "$T/damaged.labels" "$what" "$SYNTH" classify "$good_image" --model "$good_model" \
             --labels "$T/damaged.labels" --raw "$OUT/p.npy"
     done
-    # Presets: once synth reads .ini presets (issue 7), damaged presets go here:
-    # each shipped preset mutated, then `synth <command> --preset damaged.ini`.
+    # Presets: each shipped preset damaged, then read whole (presets show) or
+    # applied by its first command on a tiny image (the command line's --size,
+    # --iters and --octaves win over whatever the damage made of the preset's).
+    for ((i = 0; i < 150; i++)); do
+        seed=$((base + 400 + i))
+        src=${presets[$((seed % ${#presets[@]}))]}
+        damage "$seed" "$src" damaged.ini
+        if ((i % 3 == 0)); then
+            check "$T/damaged.ini" "$what" "$SYNTH" presets show "$T/damaged.ini"
+            continue
+        fi
+        cmd=$(sed -n 's/^\[\([a-z]*\)\]$/\1/p' "$src" | grep -v '^preset$' | head -1)
+        case $cmd in
+        style) args=(--content "$good_image" --style "$good_image") ;;
+        dream | invert) args=(--input "$good_image") ;;
+        classvis) args=(--class 3) ;;
+        neuron) args=(--channel 3) ;;
+        texture) args=(--style "$good_image") ;;
+        *) fail "no arguments known for [$cmd] of $src"; continue ;;
+        esac
+        check "$T/damaged.ini" "$what" "$SYNTH" "$cmd" --preset "$T/damaged.ini" "${args[@]}" \
+            --size 32 --iters 1 --octaves 1 --threads 1 --quiet -o "$OUT/p.png"
+    done
 done
 echo "$runs runs on damaged inputs: $((runs - refused)) accepted, $refused refused with one line"
 finish
