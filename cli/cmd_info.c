@@ -43,7 +43,9 @@ static const option_table info_table = {
     "name and shape, its parameter count, then one line per layer: index, name,\n"
     "VGG alias (conv{b}_{i}, relu{b}_{i}, pool{b}; '-' when none), op, and the\n"
     "output shape for an H x W input (a layer the input is too small for says so).\n"
-    "Any of the layer's name or alias works wherever a command takes a layer.",
+    "Any of the layer's name or alias works wherever a command takes a layer, and\n"
+    "on a PyTorch export so does a module's name (inception4c, features.22): the\n"
+    "module's output, the last node of its scope.",
     info_specs,
     (int)(sizeof info_specs / sizeof info_specs[0]),
     offsetof(info_options, files),

@@ -177,6 +177,39 @@ int net_model_output_layer(const net_model *m, int output)
 
 int net_layer_count(const net_model *m) { return m->g->nnodes; }
 
+/* The torch.onnx scope path of PyTorch module `name` ("features.22" →
+ * "/features/features.22/", "inception4c.branch3.1" →
+ * "/inception4c/branch3/branch3.1/"): each component a segment, a numeric
+ * component joined to the one before it. False when `name` is not a module
+ * name or the path does not fit. */
+static bool module_scope(const char *name, char *path, size_t size)
+{
+    if (!*name || strchr(name, '/') || name[0] == '.')
+        return false;
+    size_t len = 0;
+    const char *prev = NULL, *c = name;
+    while (*c) {
+        const char *end = strchr(c, '.');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+        if (n == 0)
+            return false;
+        bool numeric = strspn(c, "0123456789") >= n;
+        int w = numeric && prev ? snprintf(path + len, size - len, "/%.*s.%.*s", (int)(c - 1 - prev), prev, (int)n, c)
+                                : snprintf(path + len, size - len, "/%.*s", (int)n, c);
+        if (w < 0 || (size_t)w >= size - len)
+            return false;
+        len += (size_t)w;
+        prev = c;
+        c = end ? end + 1 : c + n;
+        if (end && !*c)
+            return false; /* a trailing '.' */
+    }
+    if (len + 2 > size)
+        return false;
+    path[len] = '/', path[len + 1] = '\0';
+    return true;
+}
+
 status net_layer_find(const net_model *m, const char *name, int *layer)
 {
     const graph *g = m->g;
@@ -192,6 +225,20 @@ status net_layer_find(const net_model *m, const char *name, int *layer)
                 return ST_OK;
             }
         }
+    char scope[512];
+    if (module_scope(name, scope, sizeof scope)) {
+        /* Nodes are in topological order: the module's output comes after
+         * every other node of its scope. */
+        size_t n = strlen(scope);
+        int last = -1;
+        for (int i = 0; i < g->nnodes; i++)
+            if (strncmp(g->nodes[i].name, scope, n) == 0)
+                last = i;
+        if (last >= 0) {
+            *layer = last;
+            return ST_OK;
+        }
+    }
     return error_set(name, "no such layer in model '%s' (see: synth info --model %s)", m->name,
                      m->name);
 }

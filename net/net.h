@@ -180,8 +180,15 @@ int net_model_output_count(const net_model *m);
 int net_model_output_layer(const net_model *m, int output);
 
 int net_layer_count(const net_model *m);
-/* Error "<name>: no such layer in model '<model>' (see: synth info ...)" when
- * nothing matches. Names are tried before aliases. */
+/* A layer by its name (synth's layer name, the node's name or its output's
+ * name), else by its alias (relu4_2 on VGG exports), else by a PyTorch module
+ * name (a name without '/'), meaning the module's output: the last node of
+ * the module's scope in an export by torch.onnx, whose node names are the
+ * scope path, "/inception4c/branch1/conv/Conv" ... "/inception4c/Concat" for
+ * module inception4c; a numbered child k of module a is the segment "a.k",
+ * so module features.22 is the scope "/features/features.22/". Error
+ * "<name>: no such layer in model '<model>' (see: synth info ...)" when
+ * nothing matches. */
 status net_layer_find(const net_model *m, const char *name, int *layer);
 const char *net_layer_name(const net_model *m, int layer);
 const char *net_layer_alias(const net_model *m, int layer); /* NULL when none */

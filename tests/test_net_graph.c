@@ -296,6 +296,51 @@ static void test_vgg_aliases(void)
     net_model_close(m);
 }
 
+/* PyTorch module names find the last node of the module's torch.onnx scope. */
+static void test_module_names(void)
+{
+    int64_t xs[4] = {1, 3, 8, 8}, ws[4] = {4, 3, 3, 3}, ws2[4] = {4, 4, 3, 3};
+    net_builder b;
+    nb_begin(&b, 4, xs);
+    op_attrs conv = window_2d(OP_CONV, 3, 1, 1);
+    int y;
+#define NAMED(op, attrs, name, ...) \
+    REQUIRE(graph_add_node(b.g, op, name, (int[]){__VA_ARGS__}, (int)(sizeof((int[]){__VA_ARGS__}) / sizeof(int)), attrs, NULL, &y) == ST_OK)
+    NAMED(OP_CONV, &conv, "/features/features.0/Conv", b.x, nb_const(&b, &gen, -1, 1, 4, ws));
+    NAMED(OP_RELU, NULL, "/features/features.1/Relu", y);
+    int relu = y;
+    NAMED(OP_CONV, &conv, "/block/branch1/branch1.0/conv/Conv", relu, nb_const(&b, &gen, -1, 1, 4, ws2));
+    NAMED(OP_RELU, NULL, "/block/branch1/branch1.0/Relu", y);
+    int branch1 = y;
+    NAMED(OP_SIGMOID, NULL, "/block/branch2/Sigmoid", relu);
+    NAMED(OP_ADD, NULL, "/block/Add", branch1, y);
+    NAMED(OP_RELU, NULL, "/head/Relu", y);
+#undef NAMED
+    b.last = y;
+    int layer;
+    net_model *m = nb_model(&b, &layer);
+    const struct { const char *name, *node; } cases[] = {
+        {"features", "/features/features.1/Relu"},  {"features.0", "/features/features.0/Conv"},
+        {"features.1", "/features/features.1/Relu"}, {"block", "/block/Add"},
+        {"block.branch1", "/block/branch1/branch1.0/Relu"}, {"block.branch1.0", "/block/branch1/branch1.0/Relu"},
+        {"block.branch1.0.conv", "/block/branch1/branch1.0/conv/Conv"}, {"block.branch2", "/block/branch2/Sigmoid"},
+        {"head", "/head/Relu"}, {"/block/Add", "/block/Add"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int found = -1;
+        CHECK_OK(net_layer_find(m, cases[k].name, &found));
+        if (found >= 0 && strcmp(net_layer_name(m, found), cases[k].node) != 0)
+            fprintf(stderr, "module %s: found %s, expected %s\n", cases[k].name, net_layer_name(m, found), cases[k].node);
+        CHECK(found >= 0 && strcmp(net_layer_name(m, found), cases[k].node) == 0);
+    }
+    const char *misses[] = {"bloc", "block.", ".block", "block..branch1", "features.2", "branch1", "block/Add", ""};
+    for (size_t k = 0; k < sizeof misses / sizeof *misses; k++) {
+        int found;
+        CHECK_FAILS_WITH(net_layer_find(m, misses[k], &found), "no such layer");
+    }
+    net_model_close(m);
+}
+
 /* With circular pads, shifting the input around the torus shifts the output
  * by the same amount divided by the total stride: the tiles join seamlessly. */
 static void test_circular_equivariance(void)
@@ -555,6 +600,7 @@ int main(void)
     test_keep_gradient();
     test_batch_norm_folding();
     test_vgg_aliases();
+    test_module_names();
     test_circular_equivariance();
     test_batch();
     test_errors();
