@@ -48,9 +48,9 @@ int main(int argc, char **argv)
     printf("3 x %d x %d image\n", H, W);
     TIME("l2 (value + gradient)", reg_l2(x, C, H, W, range.center, 0.1, g));
     TIME("decay", reg_decay(x, C, H, W, range.center, 1e-6));
-    TIME("tv beta 2", reg_tv(x, C, H, W, 2.0, 1.0, g));
-    TIME("tv beta 1", reg_tv(x, C, H, W, 1.0, 1.0, g));
-    TIME("tv beta 1.5", reg_tv(x, C, H, W, 1.5, 1.0, g));
+    TIME("tv beta 2", reg_tv(x, C, H, W, 2.0, 1.0, false, g));
+    TIME("tv beta 1", reg_tv(x, C, H, W, 1.0, 1.0, false, g));
+    TIME("tv beta 1.5", reg_tv(x, C, H, W, 1.5, 1.0, false, g));
     TIME("clamp", reg_clamp(x, C, H, W, range.lo, range.hi));
     TIME("clip norm 10%", reg_clip_norm(x, C, H, W, range.center, 10, scratch));
     TIME("clip contrib 10%", reg_clip_contrib(x, g, C, H, W, range.center, 10, scratch));

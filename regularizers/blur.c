@@ -1,11 +1,13 @@
 /* Gaussian blur (Yosinski et al. 2015), one linear map with two
  * implementations: a separable direct convolution, and an FFT convolution of
  * the mirror-padded image. Both use the same truncated, normalized kernel and
- * the same REFLECT boundary (the half-sample mirror, period 2N), so they agree
- * to float rounding for every σ and size, and both preserve the mean.
+ * the same boundary — REFLECT (the half-sample mirror, period 2N), or WRAP for
+ * a periodic image (period N) — so they agree to float rounding for every σ
+ * and size, and both preserve the mean.
  *
  * The FFT path: pad each channel to Ly × Lx, Ly = the smallest even 5-smooth
- * (2^a 3^b 5^c) size ≥ H + 2R, with p[t] = x[mirror(t − R)]; a circular
+ * (2^a 3^b 5^c) size ≥ H + 2R, with p[t] = x[mirror(t − R)] (x[(t − R) mod H]
+ * when periodic); a circular
  * convolution of p with g (which fits: 2R + 1 ≤ L) equals the linear one at
  * the positions t = i + R, i < H, as their windows [i, i + 2R] never wrap.
  * g is symmetric, so its DFT is real and separable:
@@ -28,6 +30,7 @@ static const unsigned blur_plan_flags = FFTW_ESTIMATE;
 
 struct reg_blur {
     int H, W;
+    reg_boundary boundary; /* REFLECT, or WRAP when periodic */
     float *plane; /* H·W floats: the vertical pass of the direct blur */
     /* The kernel g[0 .. 2R], centre g[R], for kernel_sigma. */
     double kernel_sigma;
@@ -49,6 +52,11 @@ struct reg_blur {
 
 int reg_blur_radius(double sigma) { return sigma > 0 ? (int)ceil(4 * sigma) : 0; }
 
+void reg_blur_set_periodic(reg_blur *b, bool periodic)
+{
+    b->boundary = periodic ? REG_BOUNDARY_WRAP : REG_BOUNDARY_REFLECT;
+}
+
 status reg_blur_create(int H, int W, reg_blur **out)
 {
     *out = NULL;
@@ -62,6 +70,7 @@ status reg_blur_create(int H, int W, reg_blur **out)
         return ST_ERROR;
     b->H = H;
     b->W = W;
+    b->boundary = REG_BOUNDARY_REFLECT;
     b->kernel_sigma = b->fft_sigma = -1;
     b->plane = alloc_array(plane, sizeof(float), "blur");
     if (!b->plane) {
@@ -254,19 +263,19 @@ static void blur_direct(reg_blur *b, float *x, int C)
             for (int j = 0; j < W; j++)
                 out[j] = g[R] * mid[j];
             for (int k = 0; k < R; k++) {
-                const float *up = xc + reg_boundary_index(i + k - R, H, REG_BOUNDARY_REFLECT) * W;
-                const float *down = xc + reg_boundary_index(i + R - k, H, REG_BOUNDARY_REFLECT) * W;
+                const float *up = xc + reg_boundary_index(i + k - R, H, b->boundary) * W;
+                const float *down = xc + reg_boundary_index(i + R - k, H, b->boundary) * W;
                 float gk = g[k];
                 for (int j = 0; j < W; j++)
                     out[j] += gk * (up[j] + down[j]);
             }
         }
-        float *p = b->row; /* p[t] = source[t − R], mirrored */
+        float *p = b->row; /* p[t] = source[t − R], mirrored or wrapped */
         for (int i = 0; i < H; i++) {
             const float *src = b->plane + (size_t)i * W;
             for (int t = 0; t < R; t++) {
-                p[t] = src[reg_boundary_index(t - R, W, REG_BOUNDARY_REFLECT)];
-                p[W + R + t] = src[reg_boundary_index(W + t, W, REG_BOUNDARY_REFLECT)];
+                p[t] = src[reg_boundary_index(t - R, W, b->boundary)];
+                p[W + R + t] = src[reg_boundary_index(W + t, W, b->boundary)];
             }
             memcpy(p + R, src, (size_t)W * sizeof(float));
             float *dst = xc + (size_t)i * W;
@@ -285,18 +294,18 @@ static void blur_direct(reg_blur *b, float *x, int C)
 static void blur_fft(reg_blur *b, float *x, int C)
 {
     /* x: (C, H, W) in place; padded: (Ly, Lx); spectrum: (Ly, Lx/2+1).
-     * Per channel: pad by mirroring, r2c, multiply by ĝ_y ⊗ ĝ_x, c2r, crop. */
+     * Per channel: pad by mirroring (or wrapping), r2c, multiply by ĝ_y ⊗ ĝ_x, c2r, crop. */
     const int H = b->H, W = b->W, R = b->radius, Ly = b->Ly, Lx = b->Lx, Lh = Lx / 2 + 1;
     for (int c = 0; c < C; c++) {
         float *xc = x + (size_t)c * H * W;
         for (int t = 0; t < Ly; t++) {
-            const float *src = xc + reg_boundary_index(t - R, H, REG_BOUNDARY_REFLECT) * W;
+            const float *src = xc + reg_boundary_index(t - R, H, b->boundary) * W;
             float *dst = b->padded + (size_t)t * Lx;
             for (int s = 0; s < R; s++)
-                dst[s] = src[reg_boundary_index(s - R, W, REG_BOUNDARY_REFLECT)];
+                dst[s] = src[reg_boundary_index(s - R, W, b->boundary)];
             memcpy(dst + R, src, (size_t)W * sizeof(float));
             for (int s = R + W; s < Lx; s++)
-                dst[s] = src[reg_boundary_index(s - R, W, REG_BOUNDARY_REFLECT)];
+                dst[s] = src[reg_boundary_index(s - R, W, b->boundary)];
         }
         fftwf_execute(b->r2c);
         for (int ky = 0; ky < Ly; ky++) {

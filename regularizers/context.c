@@ -91,9 +91,13 @@ status reg_context_create(const reg_options *o, int C, int H, int W, const reg_r
     if (reg_param_create(&po, C, H, W, range, &ctx->param) != ST_OK ||
         reg_transform_create(&to, C, H, W, range->center, &ctx->transform) != ST_OK)
         goto fail;
-    if (o->blur_sigma > 0 && (reg_blur_create(H, W, &ctx->blur) != ST_OK ||
-                              reg_blur_prepare(ctx->blur, o->blur_sigma, REG_BLUR_AUTO) != ST_OK))
+    if (o->blur_sigma > 0 && reg_blur_create(H, W, &ctx->blur) != ST_OK)
         goto fail;
+    if (ctx->blur) {
+        reg_blur_set_periodic(ctx->blur, o->periodic);
+        if (reg_blur_prepare(ctx->blur, o->blur_sigma, REG_BLUR_AUTO) != ST_OK)
+            goto fail;
+    }
     if ((o->clip_norm_pct > 0 || o->clip_contrib_pct > 0) &&
         !(ctx->scratch = alloc_array((size_t)H * W, sizeof(float), "regularizers")))
         goto fail;
@@ -130,7 +134,8 @@ double reg_objective(reg_context *ctx, const float *image, float *grad)
         value += reg_alpha_norm(image, ctx->C, ctx->H, ctx->W, ctx->range.center, ctx->o.alpha,
                                 ctx->o.alpha_norm, grad);
     if (ctx->o.tv_weight > 0)
-        value += reg_tv(image, ctx->C, ctx->H, ctx->W, ctx->o.tv_beta, ctx->o.tv_weight, grad);
+        value += reg_tv(image, ctx->C, ctx->H, ctx->W, ctx->o.tv_beta, ctx->o.tv_weight, ctx->o.periodic,
+                        grad);
     return value;
 }
 

@@ -78,14 +78,15 @@ static inline double tv_power(double s, double beta)
     return pow(s, beta / 2);
 }
 
-double reg_tv(const float *x, int C, int H, int W, double beta, double weight, float *grad)
+double reg_tv(const float *x, int C, int H, int W, double beta, double weight, bool periodic, float *grad)
 {
     /* x, grad: (C, H, W). Per pixel (i, j) of each channel:
-     *   dx = x[i,j+1] − x[i,j] (0 in the last column),
-     *   dy = x[i+1,j] − x[i,j] (0 in the last row),
+     *   dx = x[i,j+1] − x[i,j] (0 in the last column; x[i,0] − x[i,W−1] when periodic),
+     *   dy = x[i+1,j] − x[i,j] (0 in the last row; x[0,j] − x[H−1,j] when periodic),
      *   s = dx² + dy² + ε,  term = s^(β/2),
      *   ∂term/∂dx = β s^(β/2−1) dx =: a,  ∂term/∂dy = β s^(β/2−1) dy =: b,
-     * so the term adds a to ∂/∂x[i,j+1], b to ∂/∂x[i+1,j], −(a + b) to ∂/∂x[i,j].
+     * so the term adds a to ∂/∂x[i,j+1], b to ∂/∂x[i+1,j], −(a + b) to ∂/∂x[i,j]
+     * (indices mod W and H when periodic).
      * Rows go in chunks: the coefficients into stack arrays first, then three
      * plain loops that scatter them (vectorizable, no allocation). */
     enum { CHUNK = 256 };
@@ -94,15 +95,15 @@ double reg_tv(const float *x, int C, int H, int W, double beta, double weight, f
     double total = 0;
     for (int c = 0; c < C; c++)
         for (int i = 0; i < H; i++) {
-            const float *row = x + (size_t)c * plane + (size_t)i * W;
-            const float *below = i + 1 < H ? row + W : NULL;
+            const float *first = x + (size_t)c * plane, *row = first + (size_t)i * W;
+            const float *below = i + 1 < H ? row + W : periodic ? first : NULL;
             float *grow = grad ? grad + (size_t)c * plane + (size_t)i * W : NULL;
-            float *gbelow = grow && below ? grow + W : NULL;
+            float *gbelow = grow && below ? grad + (size_t)c * plane + (size_t)(below - first) : NULL;
             for (int j0 = 0; j0 < W; j0 += CHUNK) {
                 int n = W - j0 < CHUNK ? W - j0 : CHUNK;
                 for (int k = 0; k < n; k++) {
                     int j = j0 + k;
-                    double dx = j + 1 < W ? (double)row[j + 1] - row[j] : 0.0;
+                    double dx = j + 1 < W ? (double)row[j + 1] - row[j] : periodic ? (double)row[0] - row[j] : 0.0;
                     double dy = below ? (double)below[j] - row[j] : 0.0;
                     double s = dx * dx + dy * dy + REG_TV_EPSILON;
                     double term = tv_power(s, beta);
@@ -119,6 +120,8 @@ double reg_tv(const float *x, int C, int H, int W, double beta, double weight, f
                 int n_right = j0 + n < W ? n : n - 1; /* the last column has no right neighbour */
                 for (int k = 0; k < n_right; k++)
                     g[k + 1] += (float)a[k];
+                if (periodic && j0 + n == W) /* ... but the first, around the torus */
+                    grow[0] += (float)a[n - 1];
                 if (gbelow)
                     for (int k = 0; k < n; k++)
                         gbelow[j0 + k] += (float)b[k];

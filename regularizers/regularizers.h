@@ -65,7 +65,8 @@ reg_range reg_range_normalized(int channels, float scale, const float *mean, con
 
 /* ===== Boundaries ==========================================================
  * How an image continues beyond its edges (padding, non-wrapped jitter, the
- * resampling of scale and rotation, and the blur, which always uses REFLECT).
+ * resampling of scale and rotation; the blur uses REFLECT, or WRAP when the
+ * image is periodic).
  * For a row a b c d:
  *   REFLECT   … c d | d c b a | a b c d | d c b a | a b …  mirror with the
  *             edge pixel repeated (scipy.ndimage "reflect", numpy "symmetric")
@@ -96,6 +97,8 @@ void reg_decay(float *x, int C, int H, int W, const float *center, double d);
  * For each channel c and pixel (i, j), with differences
  *     dx = x[c,i,j+1] − x[c,i,j]   (0 in the last column)
  *     dy = x[c,i+1,j] − x[c,i,j]   (0 in the last row),
+ * or, with `periodic`, the last column's dx = x[c,i,0] − x[c,i,W−1] and the
+ * last row's dy = x[c,0,j] − x[c,H−1,j] (the image as a torus),
  *     TV(x) = weight · Σ_c Σ_i,j (dx² + dy² + ε)^(β/2),    ε = REG_TV_EPSILON.
  * ε keeps the value and the gradient smooth where differences vanish (β < 2);
  * it is part of the function, so value and gradient agree exactly; its square
@@ -104,7 +107,7 @@ void reg_decay(float *x, int C, int H, int W, const float *center, double d);
  * per pixel (the value is exact to double rounding for float inputs), no
  * allocation. β > 0. */
 #define REG_TV_EPSILON 1e-6
-double reg_tv(const float *x, int C, int H, int W, double beta, double weight, float *grad);
+double reg_tv(const float *x, int C, int H, int W, double beta, double weight, bool periodic, float *grad);
 
 /* ===== Gaussian blur (Yosinski et al. 2015) ================================
  * In place, per channel: x ← G_σ * x with the sampled Gaussian
@@ -126,6 +129,9 @@ int reg_blur_radius(double sigma); /* R = ⌈4σ⌉; 0 for σ ≤ 0 */
 
 typedef struct reg_blur reg_blur; /* scratch and FFT plans for one H × W */
 status reg_blur_create(int H, int W, reg_blur **out);
+/* A periodic image (a tileable texture, a torus) is blurred circularly, with
+ * WRAP instead of REFLECT boundaries; default off. */
+void reg_blur_set_periodic(reg_blur *b, bool periodic);
 void reg_blur_free(reg_blur *b);
 /* Makes the kernel (and, for FFT, the plans, whose size depends on R) for σ
  * now, so that apply with this σ and method allocates nothing. Plans use
@@ -310,6 +316,8 @@ typedef struct {
     bool sigmoid;            /* squash into the range; default off for pixel */
     double fourier_decay;    /* d of 1/f^d; default 1 */
     double param_std;        /* std of random params (reg_param_init); 0.01 */
+    bool periodic;           /* the image is a torus (texture --tileable): TV and
+                              * blur wrap around; no flag of its own */
 } reg_options;
 
 void reg_options_default(reg_options *o);

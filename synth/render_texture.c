@@ -69,8 +69,10 @@ status render_texture(const texture_options *o, net_model *m, const image *style
     so.style_weight = o->style_weight;
     so.style_scale = o->style_scale;
     so.content_weight = 0;
-    if (o->tileable)
+    if (o->tileable) {
         so.reg.boundary = REG_BOUNDARY_WRAP; /* jitter rolls */
+        so.reg.periodic = true;              /* TV and blur wrap around */
+    }
     style_inputs in = {.styles = styles, .style_count = style_count};
     return render_style_canvas(&so, m, &in, &cv, cb, out);
 }

@@ -1,8 +1,9 @@
-/* regularizers: the Gaussian blur. Direct and FFT (DCT) paths against each
- * other and against a double-precision evaluation of the definition (the
- * image mirrored at its edges, the sampled Gaussian truncated at ⌈4σ⌉ and
- * normalized), for several σ and odd sizes, including kernels wider than the
- * image; the mean is preserved; the impulse response is the sampled Gaussian. */
+/* regularizers: the Gaussian blur. Direct and FFT paths against each other
+ * and against a double-precision evaluation of the definition (the image
+ * mirrored at its edges, or wrapped around when periodic, the sampled
+ * Gaussian truncated at ⌈4σ⌉ and normalized), for several σ and odd sizes,
+ * including kernels wider than the image; the mean is preserved; the impulse
+ * response is the sampled Gaussian. */
 #include "check.h"
 #include "regularizers/regularizers.h"
 
@@ -14,6 +15,13 @@ static int mirror(int i, int n)
     while (i < 0 || i >= n)
         i = i < 0 ? -1 - i : 2 * n - 1 - i;
     return i;
+}
+
+/* i mod n, into [0, n). */
+static int wrap(int i, int n)
+{
+    int m = i % n;
+    return m < 0 ? m + n : m;
 }
 
 static double *gaussian(double sigma, int *radius)
@@ -29,9 +37,11 @@ static double *gaussian(double sigma, int *radius)
     return g;
 }
 
-/* The definition, in double: y = Σ_a Σ_b g[a] g[b] x[mirror(i+a), mirror(j+b)]. */
-static void blur_reference(const float *x, int C, int H, int W, double sigma, double *y)
+/* The definition, in double: y = Σ_a Σ_b g[a] g[b] x[mirror(i+a), mirror(j+b)]
+ * (wrap instead of mirror when periodic). */
+static void blur_reference(const float *x, int C, int H, int W, double sigma, bool periodic, double *y)
 {
+    int (*index)(int, int) = periodic ? wrap : mirror;
     int R;
     double *g = gaussian(sigma, &R), *tmp = malloc((size_t)H * W * sizeof *tmp);
     REQUIRE(tmp);
@@ -41,14 +51,14 @@ static void blur_reference(const float *x, int C, int H, int W, double sigma, do
             for (int j = 0; j < W; j++) {
                 double s = 0;
                 for (int a = -R; a <= R; a++)
-                    s += g[a + R] * xc[(size_t)mirror(i + a, H) * W + j];
+                    s += g[a + R] * xc[(size_t)index(i + a, H) * W + j];
                 tmp[(size_t)i * W + j] = s;
             }
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
                 double s = 0;
                 for (int b = -R; b <= R; b++)
-                    s += g[b + R] * tmp[(size_t)i * W + mirror(j + b, W)];
+                    s += g[b + R] * tmp[(size_t)i * W + index(j + b, W)];
                 y[((size_t)c * H + i) * W + j] = s;
             }
     }
@@ -79,22 +89,25 @@ static void test_paths_agree(void)
         REQUIRE(x && direct && fft && ref);
         reg_blur *b;
         REQUIRE(reg_blur_create(H, W, &b) == ST_OK);
-        for (size_t k = 0; k < sizeof sigmas / sizeof *sigmas; k++) {
+        for (size_t t = 0; t < 2 * (sizeof sigmas / sizeof *sigmas); t++) {
+            size_t k = t % (sizeof sigmas / sizeof *sigmas);
+            bool periodic = t >= sizeof sigmas / sizeof *sigmas;
+            reg_blur_set_periodic(b, periodic);
             for (size_t i = 0; i < n; i++)
                 x[i] = (float)rng_uniform(&r);
             memcpy(direct, x, n * sizeof *x);
             memcpy(fft, x, n * sizeof *x);
             CHECK_OK(reg_blur_apply(b, direct, C, sigmas[k], REG_BLUR_DIRECT));
             CHECK_OK(reg_blur_apply(b, fft, C, sigmas[k], REG_BLUR_FFT));
-            blur_reference(x, C, H, W, sigmas[k], ref);
+            blur_reference(x, C, H, W, sigmas[k], periodic, ref);
             double worst_fft = 0, worst_ref = 0;
             for (size_t i = 0; i < n; i++) {
                 worst_fft = fmax(worst_fft, fabs((double)direct[i] - fft[i]));
                 worst_ref = fmax(worst_ref, fmax(fabs(direct[i] - ref[i]), fabs(fft[i] - ref[i])));
             }
             if (worst_fft > 1e-5 || worst_ref > 1e-5)
-                fprintf(stderr, "%d x %d, sigma %g: |direct - fft| %g, |path - reference| %g\n", H, W,
-                        sigmas[k], worst_fft, worst_ref);
+                fprintf(stderr, "%d x %d, sigma %g%s: |direct - fft| %g, |path - reference| %g\n", H, W,
+                        sigmas[k], periodic ? " periodic" : "", worst_fft, worst_ref);
             CHECK(worst_fft <= 1e-5 && worst_ref <= 1e-5);
             for (int c = 0; c < C; c++) {
                 double m = channel_mean(x + (size_t)c * H * W, (size_t)H * W);

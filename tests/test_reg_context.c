@@ -117,7 +117,7 @@ static void test_context(void)
     memset(g2, 0, sizeof(float) * N);
     double value = reg_objective(ctx, x, grad);
     double expect = reg_l2(x, C, H, W, range.center, 0.3, g2) +
-                    reg_alpha_norm(x, C, H, W, range.center, 3.0, 0.05, g2) + reg_tv(x, C, H, W, 1.0, 0.7, g2);
+                    reg_alpha_norm(x, C, H, W, range.center, 3.0, 0.05, g2) + reg_tv(x, C, H, W, 1.0, 0.7, false, g2);
     CHECK_NEAR(value, expect, 1e-9 * expect);
     CHECK(memcmp(grad, g2, sizeof(float) * N) == 0);
     reg_context_free(ctx);

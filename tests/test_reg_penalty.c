@@ -69,22 +69,24 @@ static double alpha_fn(const float *x, int C, int H, int W, const void *ctx, flo
     return reg_alpha_norm(x, C, H, W, a->center, a->alpha, a->lambda, grad);
 }
 
-typedef struct { double beta, weight; } tv_args;
+typedef struct { double beta, weight; bool periodic; } tv_args;
 static double tv_fn(const float *x, int C, int H, int W, const void *ctx, float *grad)
 {
     const tv_args *a = ctx;
-    return reg_tv(x, C, H, W, a->beta, a->weight, grad);
+    return reg_tv(x, C, H, W, a->beta, a->weight, a->periodic, grad);
 }
 
-/* β-TV straight from the definition, for the value. */
-static double tv_reference(const float *x, int C, int H, int W, double beta)
+/* β-TV straight from the definition, for the value (periodic: indices mod H, W). */
+static double tv_reference(const float *x, int C, int H, int W, double beta, bool periodic)
 {
     double sum = 0;
     for (int c = 0; c < C; c++)
         for (int i = 0; i < H; i++)
             for (int j = 0; j < W; j++) {
-                const float *p = x + ((size_t)c * H + i) * W + j;
-                double dx = j + 1 < W ? (double)p[1] - p[0] : 0, dy = i + 1 < H ? (double)p[W] - p[0] : 0;
+                const float *p = x + (size_t)c * H * W;
+                double v = p[i * W + j];
+                double dx = j + 1 < W ? p[i * W + j + 1] - v : periodic ? p[i * W] - v : 0;
+                double dy = i + 1 < H ? p[(i + 1) * W + j] - v : periodic ? p[j] - v : 0;
                 sum += pow(dx * dx + dy * dy + REG_TV_EPSILON, beta / 2);
             }
     return sum;
@@ -156,14 +158,26 @@ static void test_tv(void)
     int C = 3, H = 9, W = 11;
     float *x = test_image(&r, C, H, W);
     const double betas[] = {0.5, 1.0, 1.5, 2.0, 3.0};
-    for (size_t k = 0; k < sizeof betas / sizeof *betas; k++) {
-        tv_args a = {betas[k], 0.7};
-        double ref = 0.7 * tv_reference(x, C, H, W, betas[k]);
-        CHECK_NEAR(reg_tv(x, C, H, W, betas[k], 0.7, NULL), ref, 1e-12 * ref);
-        char what[32];
-        snprintf(what, sizeof what, "tv beta %g", betas[k]);
-        check_gradient(what, tv_fn, &a, x, C, H, W);
-    }
+    for (int periodic = 0; periodic < 2; periodic++)
+        for (size_t k = 0; k < sizeof betas / sizeof *betas; k++) {
+            tv_args a = {betas[k], 0.7, periodic};
+            double ref = 0.7 * tv_reference(x, C, H, W, betas[k], periodic);
+            CHECK_NEAR(reg_tv(x, C, H, W, betas[k], 0.7, periodic, NULL), ref, 1e-12 * ref);
+            char what[48];
+            snprintf(what, sizeof what, "tv beta %g%s", betas[k], periodic ? " periodic" : "");
+            check_gradient(what, tv_fn, &a, x, C, H, W);
+        }
+    /* On a torus TV does not change when the image is rolled; with edges it does. */
+    float *rolled = malloc((size_t)C * H * W * sizeof *rolled);
+    REQUIRE(rolled);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++)
+                rolled[((size_t)c * H + (i + 4) % H) * W + (j + 7) % W] = x[((size_t)c * H + i) * W + j];
+    double t0 = reg_tv(x, C, H, W, 1.0, 1.0, true, NULL), t1 = reg_tv(rolled, C, H, W, 1.0, 1.0, true, NULL);
+    CHECK_NEAR(t1, t0, 1e-12 * t0);
+    CHECK(fabs(reg_tv(rolled, C, H, W, 1.0, 1.0, false, NULL) - reg_tv(x, C, H, W, 1.0, 1.0, false, NULL)) > 1e-3);
+    free(rolled);
     /* A constant image has TV = ε^(β/2) per pixel and zero gradient; rows
      * wider than the kernel's 256-pixel chunk are handled across chunks. */
     int wide = 600;
@@ -171,15 +185,16 @@ static void test_tv(void)
     REQUIRE(flat && g);
     for (int i = 0; i < 2 * wide; i++)
         flat[i] = 0.3f;
-    CHECK_NEAR(reg_tv(flat, 1, 2, wide, 1.0, 1.0, g), 2.0 * wide * sqrt(REG_TV_EPSILON), 1e-9);
+    CHECK_NEAR(reg_tv(flat, 1, 2, wide, 1.0, 1.0, false, g), 2.0 * wide * sqrt(REG_TV_EPSILON), 1e-9);
     double gmax = 0;
     for (int i = 0; i < 2 * wide; i++)
         gmax = fabs(g[i]) > gmax ? fabs(g[i]) : gmax;
     CHECK(gmax == 0);
-    tv_args a = {1.2, 1.0};
+    tv_args a = {1.2, 1.0, false}, ap = {1.2, 1.0, true};
     for (int i = 0; i < 2 * wide; i++)
         flat[i] = (float)(rng_uniform(&r) - 0.5);
     check_gradient("tv across chunks", tv_fn, &a, flat, 1, 2, wide);
+    check_gradient("periodic tv across chunks", tv_fn, &ap, flat, 1, 2, wide);
     free(flat);
     free(g);
     free(x);
