@@ -194,6 +194,16 @@ static seam_stats seams(const image *im)
  * elsewhere (ratio within [0.75, 1.33]). The same run without --tileable
  * fails: its zero-padded edges fade (the Fourier parameterization keeps
  * them continuous, so the fade, not a jump, is its seam). */
+static void seam_test_options(texture_options *o, bool tileable)
+{
+    texture_options_default(o);
+    o->width = 96, o->height = 80;
+    o->run.iters = 40;
+    o->run.octaves = 1;
+    o->style_scale = 0.25;
+    o->tileable = tileable;
+}
+
 static void test_tileable_seam(void)
 {
     image style = {0}, out[2] = {{0}};
@@ -203,12 +213,7 @@ static void test_tileable_seam(void)
     seam_stats s[2];
     for (int tileable = 1; tileable >= 0; tileable--) {
         texture_options o;
-        texture_options_default(&o);
-        o.width = 96, o.height = 80;
-        o.run.iters = 40;
-        o.run.octaves = 1;
-        o.style_scale = 0.25;
-        o.tileable = tileable;
+        seam_test_options(&o, tileable);
         CHECK_OK(render_texture(&o, m, &style, 1, NULL, &out[tileable]));
         REQUIRE(out[tileable].width == 96 && out[tileable].height == 80);
         s[tileable] = seams(&out[tileable]);
@@ -223,12 +228,7 @@ static void test_tileable_seam(void)
      * σ 1 every 4 steps left a wrap seam of 0.085 against interior lines of at
      * most 0.026). */
     texture_options o;
-    texture_options_default(&o);
-    o.width = 96, o.height = 80;
-    o.run.iters = 40;
-    o.run.octaves = 1;
-    o.style_scale = 0.25;
-    o.tileable = true;
+    seam_test_options(&o, true);
     o.reg.tv_weight = 1;
     o.reg.blur_sigma = 1.0;
     o.reg.blur_every = 4;
