@@ -16,6 +16,11 @@ defaults.
 It also writes tests/data/render/nonfinite.onnx: conv1 (3→4, 3×3, pad 1)
 → bad = conv1 / 0, whose every value is ±inf or NaN: the objective on
 `bad` is not finite, which a render must report without losing the image.
+
+And tests/data/render/nonfinite_late.onnx: mean (Conv 1×1, 3→1, weights 1/3:
+the channel mean) → room = Relu(0.75 − mean) → late = mean / room. Raising a
+unit of `late` drives the mean towards 0.75, where room reaches 0 and late
+becomes +inf: the objective turns non-finite after some good iterations.
 """
 import os
 
@@ -26,6 +31,7 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "data", "render", "smooth.onnx")
 NONFINITE = os.path.join(HERE, "..", "tests", "data", "render", "nonfinite.onnx")
+NONFINITE_LATE = os.path.join(HERE, "..", "tests", "data", "render", "nonfinite_late.onnx")
 
 
 def main():
@@ -82,6 +88,22 @@ def main():
     onnx.checker.check_model(model)
     onnx.save(model, NONFINITE)
     print(NONFINITE, os.path.getsize(NONFINITE), "bytes")
+
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["input", "third"], ["mean"], name="mean", kernel_shape=[1, 1]),
+         helper.make_node("Sub", ["limit", "mean"], ["gap"], name="gap"),
+         helper.make_node("Relu", ["gap"], ["room"], name="room"),
+         helper.make_node("Div", ["mean", "room"], ["late"], name="late")],
+        "nonfinite_late",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        [helper.make_tensor_value_info("late", TensorProto.FLOAT, [1, 1, "H", "W"])],
+        [numpy_helper.from_array(np.full((1, 3, 1, 1), 1 / 3, np.float32), "third"),
+         numpy_helper.from_array(np.full(1, 0.75, np.float32), "limit")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)],
+                              producer_name="synth make_render_test_model.py")
+    onnx.checker.check_model(model)
+    onnx.save(model, NONFINITE_LATE)
+    print(NONFINITE_LATE, os.path.getsize(NONFINITE_LATE), "bytes")
 
 
 if __name__ == "__main__":

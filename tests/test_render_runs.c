@@ -13,7 +13,9 @@
  *   style's options (built-in, 48 px): --init FILE starts from that image,
  *     --original-colors keeps the result's luminance with the content's
  *     chroma (YIQ, checked against its own matrix), --style-blend 1,0 is the
- *     first style alone, --style-scale changes the result. */
+ *     first style alone, --style-scale changes the result.
+ *   a late non-finite objective: the run stops at that iteration and keeps
+ *     the image of the iteration before. */
 #include "check.h"
 #include "synth/synth.h"
 
@@ -285,8 +287,45 @@ static void test_seed(void)
     net_model_close(m);
 }
 
+/* An objective that turns non-finite after some good iterations (the
+ * nonfinite_late model: the unit grows without bound as the pixels' channel
+ * mean approaches 0.75, and is +inf from there): the run stops at iteration
+ * k > 2 with a message naming it, and the image it hands back is the last
+ * good one, the same as a run of k − 1 iterations. */
+static void test_late_nonfinite(void)
+{
+    net_model *m = open_model(SYNTH_TEST_DATA "/render/nonfinite_late.onnx");
+    neuron_options n;
+    neuron_options_default(&n);
+    n.layer = "late";
+    n.channel = 0;
+    n.run.size = 16;
+    n.run.iters = 200;
+    n.run.optimizer = OPTIM_ADAM;
+    n.run.lr = 0.05;
+    n.reg.param = REG_PARAM_PIXEL;
+    n.reg.decorrelate = false;
+    n.reg.pad = n.reg.jitter = 0;
+    n.reg.scale_jitter = n.reg.rotate_jitter = 0;
+    image kept = {0}, again = {0};
+    CHECK(render_neuron(&n, m, NULL, &kept) != ST_OK);
+    int k = 0;
+    const char *why = strstr(error_message(), "iteration ");
+    CHECK(why && sscanf(why, "iteration %d", &k) == 1);
+    CHECK(strstr(error_message(), "not finite") != NULL);
+    fprintf(stderr, "late non-finite: stopped at iteration %d: %s\n", k, error_message());
+    CHECK(k > 2 && kept.data);
+    n.run.iters = k - 1;
+    CHECK_OK(render_neuron(&n, m, NULL, &again));
+    CHECK(kept.data && again.data && max_diff(&kept, &again) == 0);
+    image_free(&kept);
+    image_free(&again);
+    net_model_close(m);
+}
+
 int main(void)
 {
+    test_late_nonfinite();
     test_seed();
     test_style_options();
     test_classvis_neuron();
