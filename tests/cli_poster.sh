@@ -13,6 +13,18 @@ expect_ok "$SYNTH" "${P[@]}" --classes 4 --cell 64 --caption-size 0 -o "$T/c.png
 png_size_is "$T/c.png" $((64 + 2 + 2)) $((64 + 20 + 2 + 2)) # g = 64/32, C = max(10, 64/14)
 "$SYNTH" info "$T/p.png" | grep -q '^synth.command: synth poster ' || fail "metadata stored"
 
+# ---- captions from --labels on a classifier; its class count is checked first --------
+SHAPES=$SYNTH_SOURCE_DIR/tests/data/explain/shapes.onnx
+printf 'alpha\nbeta dog\ngamma\n' >"$T/names.labels"
+expect_ok "$SYNTH" poster --model "$SHAPES" --labels "$T/names.labels" --classes 0,1 --cell 64 --iters 2 -o "$T/named.png"
+grep -q 'class 1 (beta dog), 2 of 2' "$T/err" || fail "captions from --labels: $(cat "$T/err")"
+png_size_is "$T/named.png" $((2 * 66 + 2)) $((64 + 2 * 10 + 2 + 2))
+expect_ok "$SYNTH" poster --model "$SHAPES" --classes 2 --cell 48 --iters 1 -o "$T/unnamed.png"
+grep -q 'class 2 (class 2), 1 of 1' "$T/err" || fail "a model without labels: 'class K': $(cat "$T/err")"
+expect_fail 1 "--classes: 3 is out of range: layer 'fc' has 3 classes (0 to 2)" \
+    "$SYNTH" poster --model "$SHAPES" --classes 2,3 --cell 64 --iters 1 -o "$T/e.png"
+[ -e "$T/e.png" ] && fail "an out-of-range class writes nothing"
+
 # ---- errors: exit 1 or 2, one line, nothing written ---------------------------------
 expect_fail 1 "--font: $T/none.ttf: No such file" "$SYNTH" "${P[@]}" --classes 1 --font "$T/none.ttf" -o "$T/e.png"
 expect_fail 1 "not a font FreeType can read" "$SYNTH" "${P[@]}" --classes 1 --font "$T/p.png" -o "$T/e.png"
