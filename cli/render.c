@@ -130,14 +130,19 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
         return cli_fail(ST_ERROR);
     if (run->threads > 0)
         net_set_threads(run->threads);
-    char *line = alloc_array(CLI_COMMAND_LINE_MAX, 1, "command line");
+    /* The whole command line, never cut: room for every byte quoted ('\''
+     * is 4 bytes for 1), a space and two quotes per argument. */
+    size_t room = sizeof "synth" + (cli_rerun_command ? strlen(cli_rerun_command) : 0);
+    for (int i = 0; i < argc; i++)
+        room += 4 * strlen(argv[i]) + 3;
+    char *line = alloc_array(room, 1, "command line");
     if (!line)
         return cli_fail(ST_ERROR);
     strcpy(line, "synth");
     for (int i = 0; i < argc; i++)
-        append_quoted(line, CLI_COMMAND_LINE_MAX, argv[i]);
+        append_quoted(line, room, argv[i]);
     if (cli_rerun_command)
-        snprintf(line, CLI_COMMAND_LINE_MAX, "%s", cli_rerun_command);
+        snprintf(line, room, "%s", cli_rerun_command);
     r->command_line = line;
     if (model_open(model, &r->model) != ST_OK || model_sha256(model, r->model, r->model_sha256) != ST_OK)
         return cli_fail(ST_ERROR);

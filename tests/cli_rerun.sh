@@ -27,6 +27,13 @@ grep -qxF "synth.command: synth dream --preset $(q "$D/my preset.ini") --input $
 grep -qx 'synth.threads: 2' "$T/meta" || fail "synth.threads stored"
 expect_ok "$SYNTH" rerun "$D/dream one.png" -o "$T/again.png"
 cmp -s "$D/dream one.png" "$T/again.png" || fail "rerun writes the same bytes"
+# a command line of any length is stored whole (a 9,000-character title with a quote)
+long=$(printf 'x%.0s' $(seq 9000))
+expect_ok "$SYNTH" poster --classes 1 --cell 32 --iters 1 --threads 2 --title "$long'q" -o "$T/long.png"
+"$SYNTH" info "$T/long.png" | sed 's/\\\\/\\/g' | grep -qF "synth.command: synth poster --classes 1 --cell 32 --iters 1 --threads 2 --title '$long'\\''q' -o" \
+    || fail "a long command is stored whole: $("$SYNTH" info "$T/long.png" | grep synth.command | tail -c 80)"
+expect_ok "$SYNTH" rerun "$T/long.png" -o "$T/long-again.png"
+cmp -s "$T/long.png" "$T/long-again.png" || fail "rerun of a long command writes the same bytes"
 # through a shell, the stored command itself does the same (it is valid shell)
 cmd=$(sed -n 's/^synth.command: synth //p' "$T/meta")
 eval "\"\$SYNTH\" $cmd -o \"\$T/shell.png\"" 2>/dev/null || fail "the stored command runs in a shell"
