@@ -109,5 +109,14 @@ if command -v ffmpeg >/dev/null; then
     expect_ok "$SYNTH" "${A[@]}" --frames 5 --out-dir "$T/ref5" --encode "$T/clip.gif" --fps 10
     head -c 6 "$T/clip.gif" | grep -q GIF89a || fail "a GIF was made"
     grep -q "encoded 5 frames into $T/clip.gif" "$T/err" || fail "says so: $(cat "$T/err")"
+    if ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx264; then
+        expect_ok "$SYNTH" "${A[@]}" --frames 5 --out-dir "$T/ref5" --encode "$T/clip.mp4"
+        head -c 8 "$T/clip.mp4" | tail -c 4 | grep -q ftyp || fail "an MP4 was made"
+        if command -v ffprobe >/dev/null; then
+            frames=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames \
+                -of csv=p=0 "$T/clip.mp4")
+            [ "$frames" = 5 ] || fail "the MP4 holds the 5 frames (ffprobe: $frames)"
+        fi
+    fi
 fi
 finish
