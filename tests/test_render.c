@@ -9,23 +9,12 @@
  * tests/data/render/smooth.onnx (scripts/make_render_test_model.py) is
  * conv–tanh–avgpool ×2, conv–tanh, global pool, a linear layer: smooth, so
  * central differences agree with the gradient to float rounding. */
-#include "check.h"
-#include "synth/synth.h"
+#include "render_check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SMOOTH_MODEL SYNTH_TEST_DATA "/render/smooth.onnx"
-
-static void random_image(image *im, int w, int h, uint64_t seed, double lo, double hi)
-{
-    REQUIRE(image_alloc(im, w, h, "test") == ST_OK);
-    rng r;
-    rng_seed(&r, seed);
-    for (size_t i = 0; i < (size_t)3 * w * h; i++)
-        im->data[i] = (float)(lo + (hi - lo) * rng_uniform(&r));
-}
 
 static net_model *open_smooth(void)
 {

@@ -16,15 +16,12 @@
  *     first style alone, --style-scale changes the result.
  *   a late non-finite objective: the run stops at that iteration and keeps
  *     the image of the iteration before. */
-#include "check.h"
-#include "synth/synth.h"
+#include "render_check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SMOOTH_MODEL SYNTH_TEST_DATA "/render/smooth.onnx"
-#define EXAMPLES SYNTH_TEST_DATA "/../../docs/examples/"
 
 /* First and last loss of each octave, as progress reports them. */
 typedef struct {

@@ -4,24 +4,12 @@
  * padding itself (conv, pools, Winograd; forward and finite-difference
  * gradients) is checked in test_net_conv.c, test_net_ops.c and
  * test_net_winograd.c; wrapped windows in test_render.c. */
-#include "check.h"
-#include "synth/synth.h"
+#include "render_check.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SMOOTH_MODEL SYNTH_TEST_DATA "/render/smooth.onnx"
-#define EXAMPLES SYNTH_TEST_DATA "/../../docs/examples/"
-
-static void random_image(image *im, int w, int h, uint64_t seed, double lo, double hi)
-{
-    REQUIRE(image_alloc(im, w, h, "test") == ST_OK);
-    rng r;
-    rng_seed(&r, seed);
-    for (size_t i = 0; i < (size_t)3 * w * h; i++)
-        im->data[i] = (float)(lo + (hi - lo) * rng_uniform(&r));
-}
 
 static float px(const image *im, int c, int y, int x)
 {
