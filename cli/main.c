@@ -1,6 +1,9 @@
 /* synth — entry point: finds the subcommand and runs it. */
 #include "cli/cli.h"
 
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* One entry per subcommand, in the order `synth --help` lists them. Each run
@@ -48,7 +51,30 @@ static void print_help(FILE *out)
     for (const cli_command *c = commands; c->name; c++)
         fprintf(out, "  %-14s %s\n", c->name, c->summary);
     fprintf(out, "\nWithout --model, commands use the built-in VGG-19-shaped network (random "
-                 "features, no download needed).\n");
+                 "features, no download needed).\n"
+                 "\nEnvironment:\n"
+                 "  SYNTH_MAX_PIXELS=N    refuse images of more than N pixels (width x height; "
+                 "default 268435456 = 2^28)\n");
+}
+
+/* SYNTH_MAX_PIXELS, for every command: a whole number in [1, 2^64 - 1]
+ * (digits only: no sign, no spaces). Unset or empty: the default limit.
+ * On a bad value prints the one-line error and returns false. */
+static bool apply_max_pixels(void)
+{
+    const char *v = getenv("SYNTH_MAX_PIXELS");
+    if (!v || !*v)
+        return true;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno == ERANGE || n == 0) {
+        fprintf(stderr, "synth: SYNTH_MAX_PIXELS: '%s' is not an integer in [1, %llu]\n", v,
+                (unsigned long long)UINT64_MAX);
+        return false;
+    }
+    image_set_pixel_limit((uint64_t)n);
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -67,6 +93,8 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     const cli_command *c = cli_command_find(name);
+    if (c && !apply_max_pixels())
+        return EXIT_USAGE;
     if (c) {
         cli_install_signal_handlers();
         return c->run(argc - 1, argv + 1);
