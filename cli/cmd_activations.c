@@ -9,6 +9,7 @@ typedef struct {
     int normalize, zoom;
     number_list size;
     char *output;
+    image_output_options image;
     char *raw;
     string_list inputs;
 } activations_cmd_options;
@@ -24,6 +25,7 @@ static const option_spec activations_specs[] = {
     EXPLAIN_SIZE_SPEC(activations_cmd_options),
     {"output", 'o', OPT_STRING, offsetof(activations_cmd_options, output), 0, 0, 0, 0, NULL, "GRID.png",
      "the grid image to write"},
+    IMAGE_OUTPUT_OPTION_SPECS(activations_cmd_options, image),
     {"raw", 0, OPT_STRING, offsetof(activations_cmd_options, raw), 0, 0, 0, 0, NULL, "A.npy",
      "also write the activation [1, C, h, w] here"},
 };
@@ -46,7 +48,7 @@ static status activations(const void *opts)
 {
     const activations_cmd_options *o = opts;
     int height, width;
-    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(o->output, o->raw) != ST_OK)
+    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(o->output, &o->image, o->raw) != ST_OK)
         return ST_ERROR;
     net_model *m = NULL;
     net_session *s = NULL;
@@ -64,7 +66,7 @@ static status activations(const void *opts)
     st = ST_ERROR;
     const tensor *act = net_activation(s, layer);
     if (explain_activation_grid(act, (normalize_mode)o->normalize, o->zoom, &grid) != ST_OK ||
-        image_write(o->output, &grid, NULL) != ST_OK || (o->raw && tensor_write_npy(o->raw, act) != ST_OK))
+        explain_write_image(o->output, &grid, &o->image) != ST_OK || (o->raw && tensor_write_npy(o->raw, act) != ST_OK))
         goto done;
     st = ST_OK;
 done:

@@ -15,6 +15,7 @@ typedef struct {
     int steps, target;
     number_list size;
     char *output;
+    image_output_options image; /* --png-depth only: the image is a PNG */
     char *raw;
     string_list positional;
 } adversarial_cmd_options;
@@ -38,6 +39,7 @@ static const option_spec adversarial_specs[] = {
     EXPLAIN_SIZE_SPEC(adversarial_cmd_options),
     {"output", 'o', OPT_STRING, offsetof(adversarial_cmd_options, output), 0, 0, 0, 0, NULL, "OUT",
      "the adversarial input: a PNG for an image, .npy for a tensor (or to keep an image's floats)"},
+    PNG_DEPTH_OPTION_SPEC(adversarial_cmd_options, image),
     {"raw", 0, OPT_STRING, offsetof(adversarial_cmd_options, raw), 0, 0, 0, 0, NULL, "X.npy",
      "also write the adversarial network input x' here"},
 };
@@ -90,7 +92,7 @@ static status adversarial(const void *opts)
     int height, width;
     bool npy_out = ends_with_npy(o->output);
     if (explain_size(&o->size, &height, &width) != ST_OK ||
-        explain_check_outputs(npy_out ? NULL : o->output, npy_out ? o->output : o->raw) != ST_OK ||
+        explain_check_outputs(npy_out ? NULL : o->output, &o->image, npy_out ? o->output : o->raw) != ST_OK ||
         (npy_out && o->raw && output_check_writable(o->raw) != ST_OK))
         return ST_ERROR;
     if (!npy_out && image_format_from_extension(o->output) != IMAGE_FORMAT_PNG)
@@ -116,7 +118,7 @@ static status adversarial(const void *opts)
     st = ST_ERROR;
     if (npy_out ? tensor_write_npy(o->output, &in.x) != ST_OK
                 : input_to_image(&in.x, net_model_preprocess(m), &out) != ST_OK ||
-                      image_write(o->output, &out, NULL) != ST_OK)
+                      explain_write_image(o->output, &out, &o->image) != ST_OK)
         goto done;
     if (o->raw && tensor_write_npy(o->raw, &in.x) != ST_OK)
         goto done;

@@ -62,7 +62,7 @@ static status classify(const void *opts)
 {
     const classify_options *o = opts;
     int height, width;
-    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(NULL, o->raw) != ST_OK)
+    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(NULL, NULL, o->raw) != ST_OK)
         return ST_ERROR;
     net_model *m = NULL;
     explainer *e = NULL;

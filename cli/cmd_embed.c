@@ -78,7 +78,7 @@ static status embed(const void *opts)
 {
     const embed_cmd_options *o = opts;
     int height, width, n = o->inputs.count, k = o->neighbours;
-    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(NULL, o->out) != ST_OK)
+    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(NULL, NULL, o->out) != ST_OK)
         return ST_ERROR;
     if (k >= n)
         return error_set("--neighbours", "%d: there are only %d other input%s", k, n - 1, n == 2 ? "" : "s");

@@ -8,6 +8,7 @@ typedef struct {
     char *layer;
     int max_filters, max_slices, zoom;
     char *output;
+    image_output_options image;
     char *raw;
     string_list positional;
 } filters_cmd_options;
@@ -24,6 +25,7 @@ static const option_spec filters_specs[] = {
      "pixels per weight (default: tiles of about 32 pixels)"},
     {"output", 'o', OPT_STRING, offsetof(filters_cmd_options, output), 0, 0, 0, 0, NULL, "GRID.png",
      "the grid image to write"},
+    IMAGE_OUTPUT_OPTION_SPECS(filters_cmd_options, image),
     {"raw", 0, OPT_STRING, offsetof(filters_cmd_options, raw), 0, 0, 0, 0, NULL, "W.npy",
      "also write the layer's weights [out, in, kh, kw] here"},
 };
@@ -46,7 +48,7 @@ static const option_table filters_table = {
 static status filters(const void *opts)
 {
     const filters_cmd_options *o = opts;
-    if (explain_check_outputs(o->output, o->raw) != ST_OK)
+    if (explain_check_outputs(o->output, &o->image, o->raw) != ST_OK)
         return ST_ERROR;
     net_model *m = NULL;
     image grid = {0};
@@ -56,7 +58,7 @@ static status filters(const void *opts)
     if (explain_open_layer(&o->model, o->layer, &m, &layer) != ST_OK)
         return ST_ERROR;
     filters_options fo = {.max_filters = o->max_filters, .max_slices = o->max_slices, .zoom = o->zoom};
-    if (explain_filters(m, layer, &fo, &grid) != ST_OK || image_write(o->output, &grid, NULL) != ST_OK ||
+    if (explain_filters(m, layer, &fo, &grid) != ST_OK || explain_write_image(o->output, &grid, &o->image) != ST_OK ||
         (o->raw && (net_layer_weights(m, layer, &w) != ST_OK || tensor_write_npy(o->raw, w) != ST_OK)))
         goto done;
     st = ST_OK;

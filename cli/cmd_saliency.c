@@ -16,6 +16,7 @@ typedef struct {
     double alpha;
     number_list size;
     char *output;
+    image_output_options image;
     char *raw;
     string_list inputs;
 } saliency_cmd_options;
@@ -44,6 +45,7 @@ static const option_spec saliency_specs[] = {
     EXPLAIN_SIZE_SPEC(saliency_cmd_options),
     {"output", 'o', OPT_STRING, offsetof(saliency_cmd_options, output), 0, 0, 0, 0, NULL, "HEAT.png",
      "the heat map image to write"},
+    IMAGE_OUTPUT_OPTION_SPECS(saliency_cmd_options, image),
     {"raw", 0, OPT_STRING, offsetof(saliency_cmd_options, raw), 0, 0, 0, 0, NULL, "MAP.npy",
      "also write the map's numbers, [H, W] (see above)"},
 };
@@ -92,7 +94,7 @@ static status saliency(const void *opts)
 {
     const saliency_cmd_options *o = opts;
     int height, width;
-    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(o->output, o->raw) != ST_OK)
+    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(o->output, &o->image, o->raw) != ST_OK)
         return ST_ERROR;
     net_model *m = NULL;
     explainer *e = NULL;
@@ -124,7 +126,7 @@ static status saliency(const void *opts)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     st = ST_ERROR;
     if (saliency_importance(&r, so.method, &heat) != ST_OK || heat_overlay(&heat, &in.im, o->alpha, &out) != ST_OK ||
-        image_write(o->output, &out, NULL) != ST_OK || (o->raw && tensor_write_npy(o->raw, &r.map) != ST_OK))
+        explain_write_image(o->output, &out, &o->image) != ST_OK || (o->raw && tensor_write_npy(o->raw, &r.map) != ST_OK))
         goto done;
     char name[256];
     printf("%s: class %d%s p=%.6f\n", method_name(o->method), r.target,

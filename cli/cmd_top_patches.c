@@ -16,6 +16,7 @@ typedef struct {
     int channel, top, cols;
     number_list size;
     char *output;
+    image_output_options image;
     char *raw;
     string_list sources;
 } patches_cmd_options;
@@ -33,6 +34,7 @@ static const option_spec patches_specs[] = {
     EXPLAIN_SIZE_SPEC(patches_cmd_options),
     {"output", 'o', OPT_STRING, offsetof(patches_cmd_options, output), 0, 0, 0, 0, NULL, "GRID.png",
      "the grid image to write"},
+    IMAGE_OUTPUT_OPTION_SPECS(patches_cmd_options, image),
     {"raw", 0, OPT_STRING, offsetof(patches_cmd_options, raw), 0, 0, 0, 0, NULL, "V.npy",
      "also write the patches' activations, [K], strongest first"},
 };
@@ -132,7 +134,7 @@ static status write_results(const patches_cmd_options *o, const top_patches *t, 
         printf("%d  %.6g  %s  unit %d,%d  crop %d,%d\n", i + 1, h->value, files->items[h->source], h->y, h->x,
                h->top, h->left);
     }
-    if (image_write(o->output, &grid, NULL) != ST_OK || (o->raw && tensor_write_npy(o->raw, &values) != ST_OK))
+    if (explain_write_image(o->output, &grid, &o->image) != ST_OK || (o->raw && tensor_write_npy(o->raw, &values) != ST_OK))
         goto done;
     st = ST_OK;
 done:
@@ -145,7 +147,7 @@ static status top_patches_run(const void *opts)
 {
     const patches_cmd_options *o = opts;
     int height, width;
-    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(o->output, o->raw) != ST_OK)
+    if (explain_size(&o->size, &height, &width) != ST_OK || explain_check_outputs(o->output, &o->image, o->raw) != ST_OK)
         return ST_ERROR;
     net_model *m = NULL;
     net_session *s = NULL;

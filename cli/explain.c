@@ -47,13 +47,20 @@ const char *explain_class_name(const net_model *m, int c, char *buf, size_t size
     return buf;
 }
 
-status explain_check_outputs(const char *png, const char *npy)
+status explain_check_outputs(const char *png, const image_output_options *io, const char *npy)
 {
-    if (png && image_check_output(png) != ST_OK)
+    image_write_options wo = io ? image_output_write_options(io) : (image_write_options){0};
+    if (png && image_check_output_options(png, &wo) != ST_OK)
         return ST_ERROR;
     if (npy && output_check_writable(npy) != ST_OK)
         return ST_ERROR;
     return ST_OK;
+}
+
+status explain_write_image(const char *path, const image *im, const image_output_options *io)
+{
+    image_write_options wo = image_output_write_options(io);
+    return image_write(path, im, &wo);
 }
 
 /* EXIT_OK when every option named in `required` holds a string, else the

@@ -29,8 +29,11 @@ status explain_open_layer(const model_options *mo, const char *layer_name, net_m
 const char *explain_class_name(const net_model *m, int c, char *buf, size_t size);
 
 /* Fails unless every path given (non-NULL) can be written: images by their
- * extension, .npy files anywhere writable. */
-status explain_check_outputs(const char *png, const char *npy);
+ * extension and `io` (--png-depth 16: PNG only), .npy files anywhere
+ * writable. `io` may be NULL (defaults). */
+status explain_check_outputs(const char *png, const image_output_options *io, const char *npy);
+/* image_write with the --png-depth and --jpeg-quality of `io`. */
+status explain_write_image(const char *path, const image *im, const image_output_options *io);
 
 /* Runs a command: parses argv against `table` into `opts`; checks that the
  * string options named in `required` (space-separated, e.g. "layer output")

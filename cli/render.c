@@ -117,7 +117,8 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
     cli_quiet = run->quiet;
     if (need_output && !run->output)
         return cli_usage(command, "missing -o FILE (the result)");
-    if (need_output && image_check_output(run->output) != ST_OK)
+    image_write_options wo = image_output_write_options(&run->image);
+    if (need_output && image_check_output_options(run->output, &wo) != ST_OK)
         return cli_fail(ST_ERROR);
     if (run->log_json) {
         if (output_check_writable(run->log_json) != ST_OK)
@@ -275,7 +276,9 @@ static status write_image(cli_render *r, const char *path, const image *im)
         {"synth.preset_sha256", r->preset_sha256},
     };
     int count = (int)(sizeof text / sizeof text[0]);
-    image_write_options wo = {.text = text, .text_count = r->preset[0] ? count : count - 2};
+    image_write_options wo = image_output_write_options(&r->run->image);
+    wo.text = text;
+    wo.text_count = r->preset[0] ? count : count - 2;
     return image_write(path, im, &wo);
 }
 

@@ -157,6 +157,17 @@ void options_free(const option_table *t, void *opts);
                      "std of the random initial parameters")
 enum { REG_OPTION_SPEC_COUNT = 21 };
 
+/* How a command writes its images (synth.h's image_output_options at
+ * MEMBER): every command that writes a .png or .jpg takes --png-depth, and
+ * --jpeg-quality where its output may be a JPEG. */
+#define PNG_DEPTH_OPTION_SPEC(TYPE, MEMBER)                                                           \
+    {"png-depth", 0, OPT_CHOICE, offsetof(TYPE, MEMBER.png_depth), 0, 0, 0, 0, "8|16", NULL,          \
+     "bits per sample of a PNG written (default 8)"}
+#define IMAGE_OUTPUT_OPTION_SPECS(TYPE, MEMBER)                                                       \
+    PNG_DEPTH_OPTION_SPEC(TYPE, MEMBER),                                                              \
+    {"jpeg-quality", 0, OPT_INT, offsetof(TYPE, MEMBER.jpeg_quality), 1, 100, 0, 0, NULL, "Q",         \
+     "quality of a JPEG written, 1-100 (default 92)"}
+
 /* The shared run options of the synthesis commands (synth.h's
  * render_options at MEMBER), in three groups: where the result goes (-o),
  * snapshots (--save-every), and how the run goes (size, iterations,
@@ -165,7 +176,8 @@ enum { REG_OPTION_SPEC_COUNT = 21 };
  * takes no snapshots. */
 #define RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER)                                                      \
     {"output", 'o', OPT_STRING, offsetof(TYPE, MEMBER.output), 0, 0, 0, 0, NULL, "FILE",              \
-     "write the result here (.png or .jpg); required"}
+     "write the result here (.png or .jpg); required"},                                              \
+    IMAGE_OUTPUT_OPTION_SPECS(TYPE, MEMBER.image)
 #define RENDER_SNAPSHOT_OPTION_SPECS(TYPE, MEMBER)                                                    \
     {"save-every", 0, OPT_INT, offsetof(TYPE, MEMBER.save_every), 0, 1e7, 0, 0, NULL, "N",           \
      "also write the image every N iterations (OUT_<octave>_<iter>.png); 0 = never"}
@@ -191,7 +203,7 @@ enum { REG_OPTION_SPEC_COUNT = 21 };
 #define RENDER_OPTION_SPECS(TYPE, MEMBER)                                                  \
     RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER), RENDER_SNAPSHOT_OPTION_SPECS(TYPE, MEMBER), \
         RENDER_RUN_OPTION_SPECS(TYPE, MEMBER)
-#define RENDER_OPTION_SPEC_COUNT 11
+#define RENDER_OPTION_SPEC_COUNT 13
 
 /* The optimizer choice of render_options at MEMBER (not for dream, whose
  * normalized step is --step). */

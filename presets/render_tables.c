@@ -111,6 +111,7 @@ static const option_spec animate_specs[] = {
      "--encode: frames per second (default 24)"},
     DREAM_OPTION_SPECS(animate_options, dream),
     RENDER_RUN_OPTION_SPECS(animate_options, dream.run),
+    PNG_DEPTH_OPTION_SPEC(animate_options, dream.run.image),
     REG_OPTION_SPECS(animate_options, dream.reg),
     MODEL_OPTION_SPECS(animate_options, dream.model),
 };

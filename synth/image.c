@@ -372,17 +372,27 @@ static status check_write_options(const char *path, image_format format, const i
     return ST_OK;
 }
 
+image_write_options image_output_write_options(const image_output_options *o)
+{
+    return (image_write_options){.png_bit_depth = o->png_depth ? 16 : 8, .jpeg_quality = o->jpeg_quality};
+}
+
+status image_check_output_options(const char *path, const image_write_options *o)
+{
+    if (image_check_output(path) != ST_OK)
+        return ST_ERROR;
+    return check_write_options(path, image_format_from_extension(path), o);
+}
+
 status image_write(const char *path, const image *im, const image_write_options *opts)
 {
     image_write_options defaults = {0};
     const image_write_options *o = opts ? opts : &defaults;
-    if (image_check_output(path) != ST_OK)
+    if (image_check_output_options(path, o) != ST_OK)
         return ST_ERROR;
     if (!im || !im->data || im->width <= 0 || im->height <= 0)
         return error_set(path, "no image to write");
     image_format format = image_format_from_extension(path);
-    if (check_write_options(path, format, o) != ST_OK)
-        return ST_ERROR;
     atomic_file *f;
     if (atomic_open(path, &f) != ST_OK)
         return ST_ERROR;

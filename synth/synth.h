@@ -107,6 +107,18 @@ typedef struct {
 #define IMAGE_DEFAULT_JPEG_QUALITY 92
 /* opts may be NULL (defaults, no text). */
 status image_write(const char *path, const image *im, const image_write_options *opts);
+/* The output flags of the commands that write images (presets.h's
+ * IMAGE_OUTPUT_OPTION_SPECS: --png-depth 8|16, --jpeg-quality Q); zeroed
+ * means the defaults (8 bits, IMAGE_DEFAULT_JPEG_QUALITY). */
+typedef struct {
+    int png_depth;    /* the index in "8|16": 0 = 8 bits per sample, 1 = 16 */
+    int jpeg_quality; /* 1..100; 0 = IMAGE_DEFAULT_JPEG_QUALITY */
+} image_output_options;
+/* The image_write_options the flags mean (no text). */
+image_write_options image_output_write_options(const image_output_options *o);
+/* image_check_output, then whether `o` suits the file's format (16 bits
+ * per sample: PNG only): what image_write would refuse, before any work. */
+status image_check_output_options(const char *path, const image_write_options *o);
 /* The format for `path`'s extension, IMAGE_FORMAT_UNKNOWN when it has none we
  * write. */
 image_format image_format_from_extension(const char *path);
@@ -462,6 +474,7 @@ typedef struct {
     /* for cli/: */
     int threads;         /* --threads N; 0 = one per CPU */
     char *output;        /* -o FILE */
+    image_output_options image; /* --png-depth, --jpeg-quality (snapshots and -o) */
     char *log_json;      /* --log-json FILE */
     bool quiet;          /* --quiet */
 } render_options;

@@ -86,6 +86,44 @@ for run in 1 2; do
 done
 cmp -s "$T/sseed1.png" "$T/sseed2.png" || fail "style: same seed, same bytes"
 
+# ---- --png-depth and --jpeg-quality: flags, preset keys, every image writer -------
+depth_is() { # FILE BITS
+    "$SYNTH" info "$1" >"$T/info" 2>&1 || fail "$1 is not an image: $(cat "$T/info")"
+    grep -qx "bit depth: $2" "$T/info" || fail "$1 should be $2-bit: $(grep 'bit depth' "$T/info")"
+}
+expect_ok "$SYNTH" dream --input "$E/content.jpg" --size 48 --octaves 1 --iters 2 --layer relu3_1 --png-depth 16 \
+    -o "$T/d16.png"
+depth_is "$T/d16.png" 16
+grep -q '^synth.command: .* --png-depth 16 ' "$T/info" || fail "--png-depth is in the stored command line"
+depth_is "$T/style.png" 8
+printf '[dream]\npng-depth = 16\n' >"$T/deep.ini"
+expect_ok "$SYNTH" dream --input "$E/content.jpg" --size 48 --octaves 1 --iters 1 --preset "$T/deep.ini" -o "$T/p16.png"
+depth_is "$T/p16.png" 16
+expect_ok "$SYNTH" dream --input "$E/content.jpg" --size 48 --octaves 1 --iters 1 --preset "$T/deep.ini" \
+    --png-depth 8 -o "$T/p8.png"
+depth_is "$T/p8.png" 8
+expect_ok "$SYNTH" activations "$E/content.jpg" --layer relu1_1 --png-depth 16 -o "$T/act16.png"
+depth_is "$T/act16.png" 16
+for q in 30 95; do
+    expect_ok "$SYNTH" dream --input "$E/content.jpg" --size 128 --octaves 1 --iters 1 --jpeg-quality $q -o "$T/q$q.jpg"
+done
+s30=$(stat -c %s "$T/q30.jpg") s95=$(stat -c %s "$T/q95.jpg")
+[ "$s30" -lt "$s95" ] || fail "a JPEG at quality 30 ($s30 bytes) is smaller than at 95 ($s95 bytes)"
+# Bad values: refused before any work (no progress, nothing written).
+expect_fail 2 "--png-depth: '12' is not one of 8|16" "$SYNTH" dream --input "$E/content.jpg" --png-depth 12 -o "$T/x.png"
+expect_fail 2 "--jpeg-quality: '0' is not an integer in [1, 100]" "$SYNTH" dream --input "$E/content.jpg" \
+    --jpeg-quality 0 -o "$T/x.jpg"
+expect_fail 2 "--jpeg-quality: '101' is not an integer in [1, 100]" "$SYNTH" saliency "$E/content.jpg" \
+    --jpeg-quality 101 -o "$T/x.jpg"
+printf '[dream]\njpeg-quality = 200\n' >"$T/badq.ini"
+expect_fail 1 "badq.ini:2: jpeg-quality: '200' is not an integer in [1, 100]" "$SYNTH" dream \
+    --input "$E/content.jpg" --preset "$T/badq.ini" -o "$T/x.jpg"
+expect_fail 1 "$T/x.jpg: JPEG holds 8 bits per sample" "$SYNTH" dream --input "$E/content.jpg" --png-depth 16 \
+    -o "$T/x.jpg"
+grep -q octave "$T/err" && fail "--png-depth 16 to a JPEG is refused before the run"
+expect_fail 1 "$T/x.jpg: JPEG holds 8 bits per sample" "$SYNTH" filters --layer conv1_1 --png-depth 16 -o "$T/x.jpg"
+[ -e "$T/x.png" ] || [ -e "$T/x.jpg" ] && fail "no output after a bad --png-depth or --jpeg-quality"
+
 # ---- usage errors (exit 2) ------------------------------------------------------
 expect_fail 2 "missing --content" "$SYNTH" style --style "$E/style.jpg" -o "$T/x.png"
 expect_fail 2 "missing --style" "$SYNTH" style --content "$E/content.jpg" -o "$T/x.png"
