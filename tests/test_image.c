@@ -1,7 +1,7 @@
 /* Image I/O: every PNG and JPEG variant decoded against the values written
  * with libpng/libjpeg directly; probing; text metadata; writing (clamping,
  * 8/16 bit, JPEG quality, extensions); damaged, truncated, empty, missing and
- * oversized inputs; atomic writes that fail part way. */
+ * oversized inputs; atomic writes that fail part way or are killed (-9). */
 #include "check.h"
 #include "image_fixtures.h"
 #include "synth/synth.h"
@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *tmp_file(char *buf, size_t n, const char *name)
@@ -549,23 +550,37 @@ static bool same_bytes(const char *path, const unsigned char *old, size_t n)
     return same;
 }
 
+/* The atomic-write tests' setup: the folder check_tmpdir()/NAME and a
+ * w x h image of uniform noise (seeded), which compresses badly. */
+static void atomic_fixture(const char *name, int w, int h, uint64_t seed, char *dir, size_t size, image *noise)
+{
+    snprintf(dir, size, "%s/%s", check_tmpdir(), name);
+    REQUIRE(mkdir(dir, 0755) == 0);
+    rng r;
+    rng_seed(&r, seed);
+    REQUIRE(image_alloc(noise, w, h, "test") == ST_OK);
+    for (size_t i = 0; i < 3u * (size_t)w * (size_t)h; i++)
+        noise->data[i] = (float)rng_uniform(&r);
+}
+
+/* Writes `noise` to dir/name and returns the file's bytes (n of them). */
+static unsigned char *atomic_old_file(const char *dir, const char *name, const image *noise, char *path,
+                                      size_t size, size_t *n)
+{
+    snprintf(path, size, "%s/%s", dir, name);
+    CHECK_OK(image_write(path, noise, NULL));
+    return fixture_read_file(path, n);
+}
+
 static void test_atomic_write(void)
 {
     char dir[4200], path[4300];
-    snprintf(dir, sizeof dir, "%s/atomic", check_tmpdir());
-    REQUIRE(mkdir(dir, 0755) == 0);
-    rng r;
-    rng_seed(&r, 3);
     image noise;
-    REQUIRE(image_alloc(&noise, 200, 150, "test") == ST_OK);
-    for (size_t i = 0; i < 3u * 200 * 150; i++)
-        noise.data[i] = (float)rng_uniform(&r);
+    atomic_fixture("atomic", 200, 150, 3, dir, sizeof dir, &noise);
     const char *names[] = {"keep.png", "keep.jpg"};
     for (int k = 0; k < 2; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
-        CHECK_OK(image_write(path, &noise, NULL));
         size_t n;
-        unsigned char *old = fixture_read_file(path, &n);
+        unsigned char *old = atomic_old_file(dir, names[k], &noise, path, sizeof path, &n);
         REQUIRE(old && n > 20000);
 
         /* A write that fails part way (the file size limit stops it at 4 KiB)
@@ -598,6 +613,71 @@ static void test_atomic_write(void)
         REQUIRE(mkdir(path, 0500) == 0);
         snprintf(path, sizeof path, "%s/ro/x.png", dir);
         CHECK_FAILS_WITH(image_write(path, &noise, NULL), "not writable");
+    }
+    image_free(&noise);
+}
+
+/* SIGXFSZ comes on the write(2) that crosses RLIMIT_FSIZE: dying of
+ * SIGKILL there is a kill -9 in the middle of a write, at a fixed byte. */
+static void die_by_sigkill(int sig)
+{
+    (void)sig;
+    raise(SIGKILL);
+}
+
+/* A process killed while writing (no atomic_abort runs) leaves the previous
+ * file byte for byte; what remains is one temporary ".NAME.synth-XXXXXX"
+ * holding the bytes written so far: a dotfile with no image extension,
+ * never taken for an output. */
+static void test_atomic_write_killed(void)
+{
+    char dir[4200], path[4300];
+    image noise;
+    atomic_fixture("atomic_killed", 256, 256, 5, dir, sizeof dir, &noise);
+    const char *names[] = {"keep.png", "keep.jpg"};
+    for (int k = 0; k < 2; k++) {
+        size_t n;
+        unsigned char *old = atomic_old_file(dir, names[k], &noise, path, sizeof path, &n);
+        REQUIRE(old && n > 65536);
+        fflush(NULL);
+        pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) { /* the child dies at byte 16384 of the new file */
+            struct rlimit small = {16384, 16384};
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = die_by_sigkill;
+            sigaction(SIGXFSZ, &sa, NULL);
+            setrlimit(RLIMIT_FSIZE, &small);
+            image_write_options o16 = {.png_bit_depth = 16};
+            image_write(path, &noise, k == 0 ? &o16 : NULL);
+            _exit(3); /* not killed: the test fails below */
+        }
+        int ws;
+        REQUIRE(waitpid(pid, &ws, 0) == pid);
+        CHECK(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL);
+        CHECK(same_bytes(path, old, n));
+        /* Besides the outputs so far: one temporary, partly written. */
+        CHECK(check_count_files(dir) == k + 2);
+        DIR *d = opendir(dir);
+        REQUIRE(d);
+        int temporaries = 0;
+        for (struct dirent *e; (e = readdir(d)) != NULL;) {
+            if (e->d_name[0] != '.' || strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char tmp[4600], prefix[64];
+            snprintf(tmp, sizeof tmp, "%s/%s", dir, e->d_name);
+            snprintf(prefix, sizeof prefix, ".%s.synth-", names[k]);
+            struct stat st;
+            CHECK(strncmp(e->d_name, prefix, strlen(prefix)) == 0);
+            CHECK(image_format_from_extension(e->d_name) == IMAGE_FORMAT_UNKNOWN);
+            CHECK(stat(tmp, &st) == 0 && st.st_size == 16384);
+            CHECK(unlink(tmp) == 0);
+            temporaries++;
+        }
+        closedir(d);
+        CHECK(temporaries == 1);
+        free(old);
     }
     image_free(&noise);
 }
@@ -794,6 +874,7 @@ int main(void)
     test_text();
     test_write();
     test_atomic_write();
+    test_atomic_write_killed();
     test_bad_inputs();
     return check_report("test_image");
 }
