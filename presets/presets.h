@@ -169,11 +169,11 @@ enum { REG_OPTION_SPEC_COUNT = 21 };
      "quality of a JPEG written, 1-100 (default 92)"}
 
 /* The shared run options of the synthesis commands (synth.h's
- * render_options at MEMBER), in three groups: where the result goes (-o),
- * snapshots (--save-every), and how the run goes (size, iterations,
+ * render_options at MEMBER), in three groups: where the result goes (-o,
+ * --png-depth, --jpeg-quality), snapshots (--save-every), and how the run goes (size, iterations,
  * octaves, seed, threads, tiles, log, quiet). Every synthesis command takes
- * the last; animate writes frames into a folder instead of -o, and poster
- * takes no snapshots. */
+ * the last; animate writes PNG frames into a folder instead of -o (it takes
+ * PNG_DEPTH_OPTION_SPEC alone), and poster takes no snapshots. */
 #define RENDER_OUTPUT_OPTION_SPECS(TYPE, MEMBER)                                                      \
     {"output", 'o', OPT_STRING, offsetof(TYPE, MEMBER.output), 0, 0, 0, 0, NULL, "FILE",              \
      "write the result here (.png or .jpg); required"},                                              \

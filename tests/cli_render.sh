@@ -109,6 +109,13 @@ for q in 30 95; do
 done
 s30=$(stat -c %s "$T/q30.jpg") s95=$(stat -c %s "$T/q95.jpg")
 [ "$s30" -lt "$s95" ] || fail "a JPEG at quality 30 ($s30 bytes) is smaller than at 95 ($s95 bytes)"
+for c in style dream classvis neuron invert texture poster activations filters saliency top-patches; do
+    "$SYNTH" $c --help | grep -q -- '--png-depth 8|16' || fail "synth $c --help lists --png-depth"
+    "$SYNTH" $c --help | grep -q -- '--jpeg-quality Q' || fail "synth $c --help lists --jpeg-quality"
+done
+for c in animate adversarial; do # PNG only
+    "$SYNTH" $c --help | grep -q -- '--png-depth 8|16' || fail "synth $c --help lists --png-depth"
+done
 # Bad values: refused before any work (no progress, nothing written).
 expect_fail 2 "--png-depth: '12' is not one of 8|16" "$SYNTH" dream --input "$E/content.jpg" --png-depth 12 -o "$T/x.png"
 expect_fail 2 "--jpeg-quality: '0' is not an integer in [1, 100]" "$SYNTH" dream --input "$E/content.jpg" \
