@@ -68,7 +68,8 @@ typedef struct {
     /* Metadata added for presets and rerun (issue 7). */
     char preset[256], preset_sha256[65]; /* "" when no --preset */
     char model_sha256[65];               /* of the .onnx file, or "builtin" */
-    FILE *log;
+    atomic_file *log; /* --log-json's temporary, NULL without */
+    int log_lines;
     bool terminal, live;
     double start, octave_start, last_line, last_report;
     int octave, octave_iters;

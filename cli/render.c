@@ -120,13 +120,8 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
     image_write_options wo = image_output_write_options(&run->image);
     if (need_output && image_check_output_options(run->output, &wo) != ST_OK)
         return cli_fail(ST_ERROR);
-    if (run->log_json) {
-        if (output_check_writable(run->log_json) != ST_OK)
-            return cli_fail(ST_ERROR);
-        r->log = fopen(run->log_json, "w");
-        if (!r->log)
-            return cli_fail(error_set(run->log_json, "cannot write the log"));
-    }
+    if (run->log_json && output_check_writable(run->log_json) != ST_OK)
+        return cli_fail(ST_ERROR);
     if (render_options_check(run) != ST_OK)
         return cli_fail(ST_ERROR);
     if (run->threads > 0)
@@ -152,6 +147,11 @@ static int cli_render_open(cli_render *r, const char *command, const render_opti
                                   "the image was made with a model of SHA-256 %.16s..., this one is %.16s... "
                                   "(rerun --force renders anyway)",
                                   cli_expected_model_sha256, r->model_sha256));
+    /* The log is an output like the image: a temporary beside it until
+     * cli_render_close/_end commit it (log_end); a run that fails before
+     * its first step leaves an existing log as it was. */
+    if (run->log_json && atomic_open(run->log_json, &r->log) != ST_OK)
+        return cli_fail(ST_ERROR);
     r->terminal = isatty(STDERR_FILENO);
     r->start = r->octave_start = r->last_line = r->last_report = seconds_now();
     return EXIT_OK;
@@ -183,7 +183,8 @@ static void json_string(FILE *f, const char *s)
 
 static void log_json(cli_render *r, const render_progress *p, double elapsed)
 {
-    FILE *f = r->log;
+    FILE *f = atomic_stream(r->log);
+    r->log_lines++;
     fprintf(f, "{\"octave\":%d,\"iter\":%d,\"loss\":", p->octave, p->iter);
     json_number(f, p->loss);
     for (int i = 0; i < p->value_count; i++) {
@@ -301,6 +302,20 @@ static render_callbacks cli_render_callbacks(cli_render *r)
     return (render_callbacks){.progress = on_progress, .snapshot = on_snapshot, .ctx = r};
 }
 
+/* Commits the --log-json file (keep) or removes its temporary; r->log is
+ * NULL after. */
+static status log_end(cli_render *r, bool keep)
+{
+    atomic_file *f = r->log;
+    r->log = NULL;
+    if (!f)
+        return ST_OK;
+    if (keep)
+        return atomic_commit(f);
+    atomic_abort(f);
+    return ST_OK;
+}
+
 static int cli_render_close(cli_render *r, status s, image *out)
 {
     if (r->live) {
@@ -309,16 +324,24 @@ static int cli_render_close(cli_render *r, status s, image *out)
     }
     int rc = EXIT_OK;
     if (s != ST_OK) {
-        /* Keep the message: writing the image may replace it. */
+        /* Keep the message: writing the image may replace it. The log is
+         * kept exactly when the image is (interrupted, non-finite stop). */
         char *why = string_dup(error_message());
-        if (out->data && write_image(r, r->run->output, out) == ST_OK && why)
-            error_set(NULL, "%s; the %s image is in %s", why,
-                      s == ST_INTERRUPTED ? "current" : "last good", r->run->output);
+        bool wrote = out->data && write_image(r, r->run->output, out) == ST_OK;
+        char *log_why = log_end(r, wrote) != ST_OK ? string_dup(error_message()) : NULL;
+        if (wrote && why)
+            error_set(NULL, "%s; the %s image is in %s%s%s", why,
+                      s == ST_INTERRUPTED ? "current" : "last good", r->run->output,
+                      log_why ? "; " : "", log_why ? log_why : "");
         else if (why)
             error_set(NULL, "%s", why);
         free(why);
+        free(log_why);
         rc = cli_fail(s);
     } else if (write_image(r, r->run->output, out) != ST_OK) {
+        log_end(r, false);
+        rc = cli_fail(ST_ERROR);
+    } else if (log_end(r, true) != ST_OK) {
         rc = cli_fail(ST_ERROR);
     } else if (!cli_quiet) {
         char elapsed[32];
@@ -330,21 +353,23 @@ static int cli_render_close(cli_render *r, status s, image *out)
     return rc;
 }
 
-/* For commands that write their own files: ends the progress line and
- * reports an error; nothing is written here. */
+/* For commands that write their own files: ends the progress line, commits
+ * the log when the run succeeded or rendered anything (its files are kept),
+ * and reports an error. */
 static int cli_render_end(cli_render *r, status s)
 {
     if (r->live) {
         fputc('\n', stderr);
         r->live = false;
     }
+    if (log_end(r, s == ST_OK || r->log_lines > 0) != ST_OK && s == ST_OK)
+        s = ST_ERROR;
     return s == ST_OK ? EXIT_OK : cli_fail(s);
 }
 
 static void cli_render_free(cli_render *r)
 {
-    if (r->log)
-        fclose(r->log);
+    log_end(r, false);
     net_model_close(r->model);
     free(r->command_line);
     memset(r, 0, sizeof *r);

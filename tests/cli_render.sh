@@ -169,6 +169,32 @@ expect_fail 1 "the objective or its gradient is not finite" "$SYNTH" neuron --mo
 grep -qF "the last good image is in $T/nan.png" "$T/err" || fail "says where the image is: $(cat "$T/err")"
 size_is "$T/nan.png" 32x32
 
+# ---- --log-json is an output like the image -------------------------------------
+json_lines() { # FILE: every line is one JSON object with octave and iter
+    command -v /usr/bin/python3 >/dev/null || return 0
+    /usr/bin/python3 -c 'import json,sys
+for l in open(sys.argv[1]): o = json.loads(l); o["octave"], o["iter"]' "$1" 2>/dev/null
+}
+# A run that fails before its first step writes no log, and leaves one there as it was.
+expect_fail 1 "--tile: must be 0 (off) or at least 16, got 5" "$SYNTH" dream --input "$E/content.jpg" --tile 5 --log-json "$T/l.json" \
+    -o "$T/x.png"
+[ -e "$T/l.json" ] && fail "a refused run writes no log"
+printf '{"octave":1,"iter":1}\n' >"$T/l.json"
+cp "$T/l.json" "$T/l.orig"
+expect_fail 1 "--style: $T/missing.jpg" "$SYNTH" style --content "$E/content.jpg" --style "$T/missing.jpg" \
+    --log-json "$T/l.json" -o "$T/x.png"
+cmp -s "$T/l.json" "$T/l.orig" || fail "a failed run leaves the existing log byte for byte"
+expect_fail 1 "folder '$T/no/such' does not exist" "$SYNTH" classvis --class 1 --log-json "$T/no/such/l.json" -o "$T/x.png"
+ls -A "$T" | grep -q '^\.' && fail "no temporary log left behind: $(ls -A "$T")"
+# A non-finite stop at iteration k > 1 (nonfinite_late: see test_render_runs.c): the
+# log of iterations 1 to k - 1.
+expect_fail 1 "the objective or its gradient is not finite" "$SYNTH" neuron --model "$SYNTH_TEST_DATA/render/nonfinite_late.onnx" \
+    --layer late --channel 0 --size 16 --iters 200 --optimizer adam --lr 0.05 --param pixel --no-decorrelate --pad 0 \
+    --jitter 0 --scale-jitter 0 --rotate-jitter 0 --log-json "$T/nan.json" -o "$T/nan.png"
+k=$(sed -n 's/.*iteration \([0-9]*\): the objective.*/\1/p' "$T/err")
+[ -n "$k" ] && [ "$k" -gt 1 ] && [ "$(wc -l <"$T/nan.json")" = $((k - 1)) ] && json_lines "$T/nan.json" \
+    && grep -q "\"iter\":$((k - 1))," "$T/nan.json" || fail "a non-finite stop at $k keeps the log so far: $(cat "$T/nan.json")"
+
 # ---- SIGINT / SIGTERM: the current image, exit 130 / 143, for every command -----
 interrupt() { # SIGNAL CODE WxH COMMAND ARGS...
     local sig=$1 code=$2 size=$3
@@ -176,7 +202,12 @@ interrupt() { # SIGNAL CODE WxH COMMAND ARGS...
     rm -f "$T/int.png" "$T/int.json"
     "$SYNTH" "$@" --octaves 1 --iters 100000 --log-json "$T/int.json" -o "$T/int.png" >"$T/out" 2>"$T/err" &
     local pid=$! waited=0
-    while [ ! -s "$T/int.json" ] && [ $waited -lt 600 ]; do sleep 0.1; waited=$((waited + 1)); done
+    # The log grows in its temporary beside int.json until the run ends.
+    while ! [ -s "$(ls "$T"/.int.json.synth-* 2>/dev/null | head -1)" ] && [ $waited -lt 600 ]; do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    [ -e "$T/int.json" ] && fail "$1: the log appears only when the run ends"
     kill -"$sig" $pid
     wait $pid
     local rc=$?
@@ -184,6 +215,7 @@ interrupt() { # SIGNAL CODE WxH COMMAND ARGS...
     grep -q "interrupted at octave 1/1; the current image is in $T/int.png" "$T/err" \
         || fail "$1 SIG$sig says so: $(cat "$T/err")"
     size_is "$T/int.png" "$size"
+    [ -s "$T/int.json" ] && json_lines "$T/int.json" || fail "$1 SIG$sig: a complete log: $(tail -c 300 "$T/int.json")"
     ls -A "$T" | grep -q '^\.' && fail "$1: no temporary left behind"
 }
 interrupt INT 130 96x72 dream --input "$E/content.jpg" --size 96
@@ -193,5 +225,8 @@ interrupt TERM 143 48x36 style --content "$E/content.jpg" --style "$E/style.jpg"
 interrupt INT 130 40x40 classvis --model "$SMOOTH" --class 2 --size 40
 interrupt INT 130 32x32 neuron --model "$SMOOTH" --layer act3 --channel 2 --size 32
 interrupt INT 130 48x36 invert --input "$E/content.jpg" --layer relu2_1 --size 48
+interrupt INT 130 48x36 texture --style "$E/content.jpg" --size 48
+interrupt TERM 143 48x36 texture --style "$E/content.jpg" --size 48
+interrupt TERM 143 $((3 * 33 + 1))x$((32 + 20 + 1 + 1)) poster --cell 32 --classes 1,2,3 --cols 3
 
 finish
