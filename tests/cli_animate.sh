@@ -34,11 +34,12 @@ for k in 3 4; do
 done
 mv "$T/a" "$T/ref5"
 
-# ---- interrupted (SIGINT) and killed (SIGKILL) runs resume to the same bytes -------
+# ---- interrupted (SIGINT, SIGTERM) and killed (SIGKILL) runs resume to the same bytes,
+# redoing no frame -------------------------------------------------------------------
 B=(animate --input "$E/content.jpg" --size 48 --octaves 1 --iters 20 --seed 3)
 expect_ok "$SYNTH" "${B[@]}" --frames 4 --out-dir "$T/b"
 mv "$T/b" "$T/bref"
-for sig in INT KILL; do
+for sig in INT TERM KILL; do
     rm -rf "$T/b"
     "$SYNTH" "${B[@]}" --frames 4 --out-dir "$T/b" >"$T/out" 2>"$T/err" &
     pid=$! waited=0
@@ -47,14 +48,16 @@ for sig in INT KILL; do
     kill -$sig $pid
     wait $pid
     rc=$?
-    if [ $sig = INT ]; then
-        [ $rc = 130 ] || fail "SIGINT: exit $rc: $(cat "$T/err")"
-        grep -q 'complete in .*run the same command again' "$T/err" || fail "SIGINT says how to go on: $(cat "$T/err")"
+    if [ $sig != KILL ]; then
+        want=130 && [ $sig = TERM ] && want=143
+        [ $rc = $want ] || fail "SIG$sig: exit $rc, expected $want: $(cat "$T/err")"
+        grep -q 'complete in .*run the same command again' "$T/err" || fail "SIG$sig says how to go on: $(cat "$T/err")"
     fi
     n=$(frames_in "$T/b")
     [ "$n" -ge 2 ] && [ "$n" -lt 4 ] || fail "SIG$sig: stopped in the middle ($n frames)"
     for f in "$T/b"/frame_*.png; do "$SYNTH" info "$f" >/dev/null 2>&1 || fail "SIG$sig left a broken $f"; done
     expect_ok "$SYNTH" "${B[@]}" --frames 4 --out-dir "$T/b"
+    [ "$(grep -c '^synth: wrote ' "$T/err")" = $((4 - n)) ] || fail "SIG$sig: resuming writes only frames $n to 3: $(cat "$T/err")"
     for k in 0 1 2 3; do
         cmp -s "$T/b/frame_0000$k.png" "$T/bref/frame_0000$k.png" || fail "SIG$sig: frame $k differs after resuming"
     done
