@@ -1,5 +1,7 @@
 # The synthesis commands on the command line: each writes its image with
-# metadata; --log-json and --save-every; the same seed gives the same bytes;
+# metadata; progress on a terminal (under script(1)), without one and with
+# --quiet; --log-json (atomic: untouched by a failed run, complete when
+# interrupted or stopped) and --save-every; the same seed gives the same bytes;
 # bad flags and inputs give one-line errors with the right exit codes and
 # write nothing; a non-finite objective keeps the last good image (exit 1);
 # SIGINT and SIGTERM write the current image and exit 130 / 143.
@@ -33,6 +35,27 @@ size_is "$T/invert.png" 40x30
 # --quiet: nothing on stderr
 expect_ok "$SYNTH" classvis --class 3 --size 40 --iters 2 --quiet -o "$T/q.png"
 [ -s "$T/err" ] && fail "--quiet prints nothing: $(cat "$T/err")"
+
+# ---- progress: a live line on a terminal, plain lines otherwise ----------------
+P=(classvis --class 3 --size 32 --octaves 2 --iters 3 -o "$T/prog.png")
+LIVE='octave [12]/2  iter [123]/3  loss -?[0-9.e+-]+  [0-9.]+ it/s  ETA [0-9]+:[0-9]{2}'
+PLAIN='^synth: octave [12]/2 iter 3/3 loss -?[0-9.e+-]+ \([0-9.]+ it/s, [0-9:]+ elapsed, ETA [0-9]+:[0-9]{2}\)$'
+expect_ok "$SYNTH" "${P[@]}"
+[ "$(grep -c '^synth: octave ' "$T/err")" = 2 ] && [ "$(grep -cE "$PLAIN" "$T/err")" = 2 ] \
+    || fail "no terminal: a plain line at each octave's end (none per step): $(cat "$T/err")"
+grep -q "$(printf '[\r\033]')" "$T/err" && fail "no terminal: no live-line control characters"
+if command -v script >/dev/null; then
+    # One live update per step, each "\r ESC[K" then the line; a newline after the last.
+    script -qfc "$(printf '%q ' "$SYNTH" "${P[@]}")" /dev/null >"$T/tty" 2>&1 </dev/null
+    [ "$(tr '\r' '\n' <"$T/tty" | sed -n 's/^\x1b\[K//p' | grep -cxE "$LIVE")" = 6 ] \
+        || fail "terminal: 6 live lines with octave, iter, loss, it/s, ETA: $(od -c "$T/tty" | head -20)"
+    grep -q '^synth: octave ' "$T/tty" && fail "terminal: the live line, not plain lines"
+    script -qfc "$(printf '%q ' "$SYNTH" "${P[@]}" --quiet)" /dev/null >"$T/tty" 2>&1 </dev/null
+    [ -s "$T/tty" ] && fail "terminal, --quiet: nothing at all: $(od -c "$T/tty" | head)"
+    size_is "$T/prog.png" 32x32
+else
+    progress_skipped=1
+fi
 
 # ---- metadata, log, snapshots -------------------------------------------------
 "$SYNTH" info "$T/style.png" >"$T/meta"
@@ -229,4 +252,8 @@ interrupt INT 130 48x36 texture --style "$E/content.jpg" --size 48
 interrupt TERM 143 48x36 texture --style "$E/content.jpg" --size 48
 interrupt TERM 143 $((3 * 33 + 1))x$((32 + 20 + 1 + 1)) poster --cell 32 --classes 1,2,3 --cols 3
 
+if [ "${progress_skipped:-0}" = 1 ] && [ "$fails" = 0 ]; then
+    echo "script (util-linux) missing: the terminal progress checks skipped"
+    exit 77
+fi
 finish
