@@ -242,8 +242,10 @@ status graph_add_input(graph *g, const char *name, int ndim, const int64_t *shap
     nd_shape known = {ndim, {0}};
     for (int i = 0; i < ndim; i++)
         known.d[i] = shape[i] < 0 ? 1 : shape[i];
+    char dims[160];
     if (!shape_fits(&known))
-        return error_set(name ? name : "input", "declared shape too large");
+        return error_set(name ? name : "input", "declared shape %s has more than 2^%d elements",
+                         shape_format(ndim, shape, dims, sizeof dims), MAX_ELEMENTS_LOG2);
     int *inputs = realloc(g->inputs, (size_t)(g->ninputs + 1) * sizeof *inputs);
     if (!inputs)
         return error_set("graph", "out of memory");

@@ -133,7 +133,6 @@ static status infer_op(const graph_node *node, const nd_shape *in, nd_shape *out
 
 /* Every shape a plan allocates: at most 2^40 elements, so byte counts and
  * sums of them never overflow, whatever a model file says. */
-enum { MAX_ELEMENTS_LOG2 = 40 };
 
 bool shape_fits(const nd_shape *s)
 {

@@ -98,8 +98,9 @@ static inline int64_t window_source(int64_t o, int64_t k, int64_t stride, int64_
 /* ---- per-family entry points (called by ops.c) ------------------------------ */
 
 size_t shape_count(const nd_shape *s);
-/* Dims >= 0 and at most 2^40 elements in all (checked by op_infer for every
- * output, and for graph inputs). */
+/* Dims >= 0 and at most 2^MAX_ELEMENTS_LOG2 = 2^40 elements in all (checked
+ * by op_infer for every output, and for graph inputs). */
+enum { MAX_ELEMENTS_LOG2 = 40 };
 bool shape_fits(const nd_shape *s);
 bool shape_equal(const nd_shape *a, const nd_shape *b);
 const char *nd_shape_format(const nd_shape *s, char *buf, size_t size);

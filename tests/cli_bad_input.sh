@@ -34,6 +34,32 @@ cp "$SRC/fuzz/onnx/unsupported_op.onnx" "$W/erf.onnx"
 cp "$SRC/fuzz/onnx/external_data.onnx" "$W/external.onnx"
 cp "$SRC"/data/hostile/*.onnx "$W/"
 truncate -s 3G "$W/big.onnx" # sparse: no disk used
+# Past the graph and tensor limits, written here (2 s; 26 MB not kept in git):
+# 2^20 + 1 Relu nodes x -> v0 -> ... -> v1048576, and one Relu on a declared
+# 1x1x2^20x2^21 input (2^41 elements), as raw protobuf (onnx.proto's numbers).
+command -v python3 >/dev/null || { echo "python3 missing: skipped"; exit 77; }
+python3 - "$W/many_nodes.onnx" "$W/huge_input.onnx" <<'EOF_PY' || { echo "making the models failed" >&2; exit 1; }
+import sys
+def varint(n):
+    out = bytearray()
+    while n > 0x7f:
+        out.append(n & 0x7f | 0x80)
+        n >>= 7
+    return bytes(out) + bytes([n])
+def field(num, payload): return varint(num << 3 | 2) + varint(len(payload)) + payload  # length-delimited
+def number(num, v): return varint(num << 3) + varint(v)
+def value_info(name, dims):  # name 1, type 2 { tensor_type 1 { elem_type 1 = FLOAT, shape 2 { dim 1 { dim_value 1 } } } }
+    shape = b''.join(field(1, number(1, d)) for d in dims)
+    return field(1, name) + field(2, field(1, number(1, 1) + field(2, shape)))
+def write(path, n, dims):  # graph 7 { node 1 { input 1, output 2, op_type 4 }, name 2, input 11, output 12 }
+    name = lambda k: b'x' if k < 0 else b'v%d' % k
+    graph = b''.join(field(1, field(1, name(k - 1)) + field(2, name(k)) + field(4, b'Relu')) for k in range(n))
+    graph += field(2, b'g') + field(11, value_info(b'x', dims)) + field(12, value_info(name(n - 1), dims))
+    with open(path, 'wb') as f:  # ir_version 1 = 8, opset_import 8 { version 2 = 13 }
+        f.write(number(1, 8) + field(8, number(2, 13)) + field(7, graph))
+write(sys.argv[1], (1 << 20) + 1, [1, 1, 2, 2])
+write(sys.argv[2], 1, [1, 1, 1 << 20, 1 << 21])
+EOF_PY
 cp "$SRC/fuzz/npy/float64.npy" "$W/f64.npy"
 cp "$SRC/fuzz/npy/damaged_short_data.npy" "$W/short.npy"
 before=$(ls -A "$W")
