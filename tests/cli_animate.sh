@@ -36,11 +36,11 @@ mv "$T/a" "$T/ref5"
 
 # ---- interrupted (SIGINT, SIGTERM) and killed (SIGKILL) runs resume to the same bytes,
 # redoing no frame -------------------------------------------------------------------
-B=(animate --input "$E/content.jpg" --size 48 --octaves 1 --iters 20 --seed 3)
+B=(animate --input "$E/content.jpg" --size 48 --octaves 1 --iters 20 --seed 3 --log-json "$T/log.json")
 expect_ok "$SYNTH" "${B[@]}" --frames 4 --out-dir "$T/b"
 mv "$T/b" "$T/bref"
 for sig in INT TERM KILL; do
-    rm -rf "$T/b"
+    rm -rf "$T/b" "$T/log.json"
     "$SYNTH" "${B[@]}" --frames 4 --out-dir "$T/b" >"$T/out" 2>"$T/err" &
     pid=$! waited=0
     while [ ! -f "$T/b/frame_00001.png" ] && [ $waited -lt 1200 ]; do sleep 0.05; waited=$((waited + 1)); done
@@ -56,8 +56,12 @@ for sig in INT TERM KILL; do
     n=$(frames_in "$T/b")
     [ "$n" -ge 2 ] && [ "$n" -lt 4 ] || fail "SIG$sig: stopped in the middle ($n frames)"
     for f in "$T/b"/frame_*.png; do "$SYNTH" info "$f" >/dev/null 2>&1 || fail "SIG$sig left a broken $f"; done
+    # The log of the frames done (20 iterations each) and the one being rendered.
+    [ $sig = KILL ] || [ "$(wc -l <"$T/log.json")" -ge $((20 * n)) ] || fail "SIG$sig: the log so far: $(wc -l <"$T/log.json")"
+    [ $sig = KILL ] && rm -f "$T"/.log.json.synth-* # what SIGKILL leaves
     expect_ok "$SYNTH" "${B[@]}" --frames 4 --out-dir "$T/b"
     [ "$(grep -c '^synth: wrote ' "$T/err")" = $((4 - n)) ] || fail "SIG$sig: resuming writes only frames $n to 3: $(cat "$T/err")"
+    [ "$(wc -l <"$T/log.json")" = $((20 * (4 - n))) ] || fail "SIG$sig: the resumed run logs frames $n to 3 only"
     for k in 0 1 2 3; do
         cmp -s "$T/b/frame_0000$k.png" "$T/bref/frame_0000$k.png" || fail "SIG$sig: frame $k differs after resuming"
     done
