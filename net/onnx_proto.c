@@ -28,6 +28,7 @@
  * obsolete and refused. Unknown fields are skipped.
  */
 #include "net/onnx_proto.h"
+#include "net/graph.h" /* GRAPH_MAX_NODES */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -775,6 +776,7 @@ typedef struct {
     status (*decode)(const decoder *d, const pb_field *f, void *elem);
     int *count;                /* where the count goes */
     void *array_slot;          /* the address of the element-pointer field */
+    int max;                   /* refused above this many before any is decoded (0: MAX_REPEATED) */
 } repeated_field;
 
 static status decode_repeated(const decoder *d, pb_slice msg, const repeated_field *rf, int n)
@@ -791,6 +793,9 @@ static status decode_repeated(const decoder *d, pb_slice msg, const repeated_fie
                 return ST_ERROR;
     if (got < 0)
         return ST_ERROR;
+    for (int k = 0; k < n; k++)
+        if (rf[k].max && *rf[k].count > rf[k].max)
+            return error_set(d->subject, "graph: more than %d %s", rf[k].max, rf[k].what);
     char *arrays[8];     /* n ≤ 8: the largest message here has 5 */
     int filled[8] = {0};
     for (int k = 0; k < n; k++) {
@@ -856,10 +861,10 @@ static status decode_node(const decoder *d, const pb_field *f, void *elem)
     const string_field strings[] = {
         {3, "node name", &n->name}, {4, "op_type", &n->op_type}, {7, "domain", &n->domain}};
     const repeated_field repeated[] = {
-        {1, "node inputs", sizeof(char *), decode_name_elem, &n->ninputs, &n->inputs},
-        {2, "node outputs", sizeof(char *), decode_name_elem, &n->noutputs, &n->outputs},
+        {1, "node inputs", sizeof(char *), decode_name_elem, &n->ninputs, &n->inputs, 0},
+        {2, "node outputs", sizeof(char *), decode_name_elem, &n->noutputs, &n->outputs, 0},
         {5, "node attributes", sizeof(onnx_attribute), decode_attribute_elem, &n->nattributes,
-         &n->attributes},
+         &n->attributes, 0},
     };
     if (decode_strings(d, f->bytes, strings, 3) != ST_OK)
         return ST_ERROR;
@@ -881,15 +886,15 @@ static status decode_graph(const decoder *d, pb_slice msg, onnx_graph *g)
     memset(g, 0, sizeof *g);
     const string_field strings[] = {{2, "graph name", &g->name}};
     const repeated_field repeated[] = {
-        {1, "nodes", sizeof(onnx_node), decode_node, &g->nnodes, &g->nodes},
+        {1, "nodes", sizeof(onnx_node), decode_node, &g->nnodes, &g->nodes, GRAPH_MAX_NODES},
         {5, "initializers", sizeof(onnx_tensor), decode_tensor_elem, &g->ninitializers,
-         &g->initializers},
+         &g->initializers, 0},
         {11, "graph inputs", sizeof(onnx_value_info), decode_value_info_elem, &g->ninputs,
-         &g->inputs},
+         &g->inputs, 0},
         {12, "graph outputs", sizeof(onnx_value_info), decode_value_info_elem, &g->noutputs,
-         &g->outputs},
+         &g->outputs, 0},
         {13, "value_info entries", sizeof(onnx_value_info), decode_value_info_elem, &g->nvalue_infos,
-         &g->value_infos},
+         &g->value_infos, 0},
     };
     if (decode_strings(d, msg, strings, 1) != ST_OK || decode_repeated(d, msg, repeated, 5) != ST_OK)
         return ST_ERROR;
@@ -934,7 +939,7 @@ status onnx_decode_model(pb_slice buf, const char *subject, onnx_arena *a, onnx_
                                     {3, "producer_version", &m->producer_version}};
     const repeated_field repeated[] = {
         {MODEL_OPSET_IMPORT, "opset imports", sizeof(onnx_opset), decode_opset, &m->nopsets,
-         &m->opsets}};
+         &m->opsets, 0}};
     if (decode_strings(d, buf, strings, 2) != ST_OK || decode_repeated(d, buf, repeated, 1) != ST_OK)
         return ST_ERROR;
     pb_slice graph = {0};
