@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct {
     char *model;
@@ -46,7 +47,10 @@ static const option_table probe_table = {
     "input of J = 1/2 sum(act^2), or with --channel C of J = sum(act[:, C, ...]).\n"
     "Files are NumPy .npy, float32 ('<f4'), C order; outputs are .npy format 1.0.\n"
     "At least one of --out-act and --out-grad is required. Use it to compare the\n"
-    "engine with another framework on the same network and input.",
+    "engine with another framework on the same network and input. NAME=X.npy names\n"
+    "the model input it feeds (an existing file whose name has '=' is a file).\n"
+    "On success one line on stderr gives the engine's peak bytes (activations,\n"
+    "gradients and scratch; weights not counted): 'net_peak_bytes: N'.",
     probe_specs,
     (int)(sizeof probe_specs / sizeof probe_specs[0]),
     offsetof(probe_options, positional),
@@ -67,6 +71,17 @@ static status read_inputs(const net_model *m, const string_list *args, tensor *i
                 slot = k;
                 path = eq + 1;
             }
+        }
+        /* NAME=X.npy naming no input: a path with '=' in it when that file
+         * exists, else a mistyped name. */
+        if (slot < 0 && eq && access(arg, F_OK) != 0) {
+            char names[512] = "";
+            for (int k = 0; k < n; k++) {
+                size_t used = strlen(names);
+                snprintf(names + used, sizeof names - used, "%s%s", k ? ", " : "", net_model_input_name(m, k));
+            }
+            return error_set("--input", "model has no input '%.*s' (inputs: %s), and there is no file '%s'",
+                             (int)(eq - arg), arg, names, arg);
         }
         if (slot < 0) { /* unnamed: the next input not given yet */
             while (next < n && inputs[next].data)
@@ -151,6 +166,7 @@ static status probe(const probe_options *o)
     if ((o->out_act && tensor_write_npy(o->out_act, act) != ST_OK) ||
         (o->out_grad && tensor_write_npy(o->out_grad, &grad) != ST_OK))
         goto done;
+    fprintf(stderr, "net_peak_bytes: %zu\n", net_peak_bytes());
     st = ST_OK;
 done:
     for (int i = 0; inputs && i < n; i++)

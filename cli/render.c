@@ -193,8 +193,8 @@ static void log_json(cli_render *r, const render_progress *p, double elapsed)
         fputc(':', f);
         json_number(f, p->values[i]);
     }
-    fprintf(f, ",\"width\":%d,\"height\":%d,\"evaluations\":%zu,\"seconds\":%.3f}\n", p->width,
-            p->height, p->evaluations, elapsed);
+    fprintf(f, ",\"width\":%d,\"height\":%d,\"evaluations\":%zu,\"seconds\":%.3f,\"net_peak_bytes\":%zu}\n",
+            p->width, p->height, p->evaluations, elapsed, net_peak_bytes());
     fflush(f);
 }
 

@@ -197,8 +197,9 @@ enum { REG_OPTION_SPEC_COUNT = 21 };
     {"tile", 0, OPT_INT, offsetof(TYPE, MEMBER.tile), 0, 65536, 0, 0, NULL, "PX",                    \
      "run the network on windows of at most PX x PX (memory follows the tile); 0 = whole image"},  \
     {"log-json", 0, OPT_STRING, offsetof(TYPE, MEMBER.log_json), 0, 0, 0, 0, NULL, "FILE",           \
-     "write one JSON object per iteration (octave, iter, loss, each term) to FILE, atomically "     \
-     "when the run ends (also interrupted or stopped); a run that fails first leaves FILE as it was"},\
+     "write one JSON object per iteration (octave, iter, loss, each term, net_peak_bytes) to FILE, " \
+     "atomically when the run ends (also interrupted or stopped); a run that fails first leaves "  \
+     "FILE as it was"},                                                                             \
     {"quiet", 'q', OPT_FLAG, offsetof(TYPE, MEMBER.quiet), 0, 0, 0, 0, NULL, NULL,                   \
      "no progress or notes on stderr"}
 #define RENDER_OPTION_SPECS(TYPE, MEMBER)                                                  \

@@ -13,11 +13,25 @@
         SqueezeNet 1.1 (random init, weights=None) and their references into DIR
         (too large to commit; tests/cli_torchvision.sh runs this).
 
+    /usr/bin/python3 scripts/make_onnx_models.py --probe-models
+        writes only the two hand-built models for tests/cli_probe.sh (below),
+        leaving every other committed file as it is.
+
 Conventions (the contract of `synth probe`, issue 3): for a layer L, the
 activation is the layer's output on the input as given (no preprocessing), and
 the gradient is d/dx of J = 1/2 * sum(act_L^2). References are computed in
 float64 from the very float32 weights written to the .onnx file, so they are
 exact to far below the 1e-4 tolerance the tests use.
+
+The probe models are built with onnx.helper, not exported (weights from
+numpy's default_rng(6)):
+  two_input.onnx     inputs a 1x2x6x6 and b 1x1x6x6 -> Concat (channels)
+                     "cat" -> Conv "conv" (3 filters 3x3, pad 1) -> Relu
+                     "relu"; two_input.a.npy and two_input.b.npy feed it.
+  relu_lecture.onnx  the lectures' 3x3 ReLU example: input 1x1x3x3 -> Relu
+                     "relu" -> Mul by the example's upstream gradient "out",
+                     so that d(sum out)/d(relu) is that gradient;
+                     relu_lecture.x.npy is the example's input.
 
 Layers are named by making them extra graph outputs at export: the ONNX value
 holding a reference layer is named exactly as in the manifest.
@@ -403,12 +417,52 @@ def small_models(out_dir):
         make(out_dir, f"vgg_bn_opset{opset}", vb, (32, 32), ["relu1_1", "relu1_2", "gated", "prob"],
              opset, 5, preserve=True, dropout_before="gated" if opset >= 12 else None, manifest=rows)
 
+    probe_models(out_dir)  # not in the manifest: they are not PyTorch references
+
     with open(os.path.join(out_dir, "manifest.tsv"), "w") as f:
         f.write("# model\topset\tinput\tlayer\tactivation\tgradient  (scripts/make_onnx_models.py)\n")
         for r in rows:
             f.write("\t".join(r) + "\n")
     total = sum(os.path.getsize(os.path.join(out_dir, f)) for f in os.listdir(out_dir))
     print(f"wrote {len(rows)} reference layers, {total / 1e6:.2f} MB, into {os.path.normpath(out_dir)}")
+
+
+# ---- the probe models (hand-built) ---------------------------------------------
+
+def probe_models(out_dir):
+    """Writes two_input.* and relu_lecture.* only (see the module docstring)."""
+    rng = np.random.default_rng(6)
+    f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
+    w = numpy_helper.from_array(f32(rng.standard_normal((3, 3, 3, 3)) * 0.5), "conv.weight")
+    b = numpy_helper.from_array(f32(rng.standard_normal(3) * 0.1), "conv.bias")
+    nodes = [helper.make_node("Concat", ["a", "b"], ["cat"], name="cat", axis=1),
+             helper.make_node("Conv", ["cat", "conv.weight", "conv.bias"], ["conv"], name="conv",
+                              kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["conv"], ["relu"], name="relu")]
+    g = helper.make_graph(nodes, "two_input",
+                          [helper.make_tensor_value_info("a", onnx.TensorProto.FLOAT, [1, 2, 6, 6]),
+                           helper.make_tensor_value_info("b", onnx.TensorProto.FLOAT, [1, 1, 6, 6])],
+                          [helper.make_tensor_value_info("relu", onnx.TensorProto.FLOAT, [1, 3, 6, 6])],
+                          [w, b])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_models.py")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out_dir, "two_input.onnx"))
+    save_npy(os.path.join(out_dir, "two_input.a.npy"), rng.standard_normal((1, 2, 6, 6)))
+    save_npy(os.path.join(out_dir, "two_input.b.npy"), rng.standard_normal((1, 1, 6, 6)))
+
+    # Springenberg et al. 2015, fig. 1: the input and the upstream gradient.
+    x = np.array([1, -1, 5, 2, -5, -7, -3, 2, 4], dtype=np.float32).reshape(1, 1, 3, 3)
+    up = np.array([-2, 0, -1, 6, -3, 1, 2, -1, 3], dtype=np.float32).reshape(1, 1, 3, 3)
+    nodes = [helper.make_node("Relu", ["input"], ["relu"], name="relu"),
+             helper.make_node("Mul", ["relu", "upstream"], ["out"], name="out")]
+    g = helper.make_graph(nodes, "relu_lecture",
+                          [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [1, 1, 3, 3])],
+                          [helper.make_tensor_value_info("out", onnx.TensorProto.FLOAT, [1, 1, 3, 3])],
+                          [numpy_helper.from_array(up, "upstream")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_onnx_models.py")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out_dir, "relu_lecture.onnx"))
+    save_npy(os.path.join(out_dir, "relu_lecture.x.npy"), x)
 
 
 # ---- the full torchvision models (generated at test time, not committed) -------
@@ -493,7 +547,12 @@ def main():
     ap.add_argument("--full", metavar="DIR", help="write the full torchvision models and references into DIR")
     ap.add_argument("--models", default="vgg19,googlenet,resnet18,alexnet,squeezenet1_1",
                     help="with --full: which models (comma-separated)")
+    ap.add_argument("--probe-models", action="store_true",
+                    help="write only the hand-built models of tests/cli_probe.sh")
     args = ap.parse_args()
+    if args.probe_models:
+        probe_models(OUT)
+        return
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     if args.full:
         full_models(args.full, args.models.split(","))

@@ -71,6 +71,7 @@ expect_ok "$SYNTH" style --content "$E/content.jpg" --style "$E/style.jpg" --siz
 for key in '"octave":1' '"iter":4' '"loss":' '"style:relu3_1":' '"content:relu4_2":' '"reg":'; do
     grep -qF "$key" "$T/log.json" || fail "the log has $key"
 done
+[ "$(grep -Ec '"net_peak_bytes":[1-9][0-9]*[,}]' "$T/log.json")" = 4 ] || fail "each line has net_peak_bytes > 0"
 /usr/bin/python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$T/log.json" 2>/dev/null \
     || { command -v /usr/bin/python3 >/dev/null && fail "the log is JSON lines"; }
 size_is "$T/snap_2.png" 40x30
