@@ -42,7 +42,8 @@ static const option_table info_table = {
     "synth info --model M [--size H,W] describes a network instead: its input\n"
     "name and shape, its parameter count, then one line per layer: index, name,\n"
     "VGG alias (conv{b}_{i}, relu{b}_{i}, pool{b}; '-' when none), op, and the\n"
-    "output shape for an H x W input (a layer the input is too small for says so).\n"
+    "output shape for an H x W input (a layer the input is too small for says so;\n"
+    "one whose shape fails otherwise gives the reason in parentheses).\n"
     "Any of the layer's name or alias works wherever a command takes a layer, and\n"
     "on a PyTorch export so does a module's name (inception4c, features.22): the\n"
     "module's output, the last node of its scope.",
@@ -161,9 +162,14 @@ static int info_model(const char *spec, const number_list *size)
         int ndim;
         int64_t shape[TENSOR_MAX_DIMS];
         const char *alias = net_layer_alias(m, l);
-        const char *out = net_layer_shape(m, l, h, w, &ndim, shape) == ST_OK
-                              ? shape_format(ndim, shape, buf, sizeof buf)
-                              : "(the input is too small)";
+        char why[512];
+        const char *out = why;
+        if (net_layer_shape(m, l, h, w, &ndim, shape) == ST_OK)
+            out = shape_format(ndim, shape, buf, sizeof buf);
+        else if (strstr(error_message(), " is too small for "))
+            out = "(the input is too small)";
+        else
+            snprintf(why, sizeof why, "(%s)", error_message());
         printf("%5d  %-*s  %-*s  %-18s  %s\n", l, name_width, net_layer_name(m, l), alias_width,
                alias ? alias : "-", net_layer_op(m, l), out);
     }

@@ -18,6 +18,15 @@ expect_ok "$SYNTH" info --model default --size 16,16
 grep -Eq ' pool5 +pool5 +MaxPool +\(the input is too small\)$' "$T/out" || fail "too small is said per layer"
 grep -Eq ' conv5_1 +conv5_1 +Conv +1x512x1x1$' "$T/out" || fail "layers that fit still show"
 
+# A file-loaded plain conv/relu/pool chain gets the VGG aliases too.
+expect_ok "$SYNTH" info --model "$SYNTH_SOURCE_DIR/tests/fuzz/onnx/conv_relu_pool.onnx"
+grep -Eq '^ +0  conv1 +conv1_1 +Conv +1x4x8x8$' "$T/out" || fail "conv1_1 alias on a file"
+grep -Eq '^ +1  relu1 +relu1_1 +Relu +1x4x8x8$' "$T/out" || fail "relu1_1 alias on a file"
+grep -Eq '^ +2  pool1 +pool1 +MaxPool +1x4x4x4$' "$T/out" || fail "pool1 alias on a file"
+# A shape that fails for another reason than size says why.
+expect_ok "$SYNTH" info --model "$SYNTH_TEST_DATA/explain/linear.onnx" --size 8,8
+grep -Eq ' fc +- +Gemm +\(fc: inner dimensions differ \(192 and 60\)\)$' "$T/out" || fail "the real reason, not 'too small'"
+
 expect_fail 2 "--size: '0' is not" "$SYNTH" info --model default --size 0,5
 expect_fail 2 "whole number" "$SYNTH" info --model default --size 1.5
 expect_fail 2 "--size goes with --model" "$SYNTH" info --size 5 somefile.png
