@@ -420,6 +420,82 @@ static void test_batch(void)
     net_model_close(m);
 }
 
+/* Forward (for backward) of x at `layer` and backward of the seed r(y) =
+ * sin(k) for element k of y: copies of y and d(Σ r·y)/dx. */
+static void run_size(net_session *s, const tensor *x, int layer, tensor *act, tensor *grad)
+{
+    net_forward_opts fo = {.for_backward = true};
+    CHECK_OK(net_forward(s, x, 1, &layer, 1, &fo));
+    const tensor *y = net_activation(s, layer);
+    tensor seed;
+    REQUIRE(y && tensor_alloc(act, y->ndim, y->shape) == ST_OK && tensor_alloc(&seed, y->ndim, y->shape) == ST_OK);
+    memcpy(act->data, y->data, tensor_numel(y) * sizeof(float));
+    for (size_t k = 0; k < tensor_numel(&seed); k++)
+        seed.data[k] = (float)sin((double)k);
+    REQUIRE(tensor_alloc(grad, x->ndim, x->shape) == ST_OK);
+    CHECK_OK(net_backward(s, &layer, &seed, 1, NULL, grad));
+    tensor_free(&seed);
+}
+
+static bool same_bytes(const tensor *a, const tensor *b)
+{
+    return tensor_same_shape(a, b) && memcmp(a->data, b->data, tensor_numel(a) * sizeof(float)) == 0;
+}
+
+/* One session over many input sizes gives what a fresh session gives, bit
+ * for bit: sizes A -> B -> A (the arena grows for B, A's cached plan then
+ * runs in it), then 11 sizes, more than the session's 8 cached plans
+ * (PLAN_CACHE in net/session.c), so plans are evicted and made again. */
+static void test_plan_cache(void)
+{
+    int layer;
+    net_model *m = branchy_model(3, &layer);
+    enum { NSIZES = 11 };
+    const int64_t hw[NSIZES][2] = {{9, 7}, {23, 17}, {9, 7}, {5, 6}, {12, 12}, {7, 9}, {16, 5},
+                                   {10, 11}, {6, 14}, {13, 8}, {8, 10}};
+    tensor x[NSIZES], fresh_act[NSIZES], fresh_grad[NSIZES];
+    for (int i = 0; i < NSIZES; i++) {
+        int64_t xs[4] = {1, 3, hw[i][0], hw[i][1]};
+        REQUIRE(make_tensor(&x[i], 4, xs, &gen, -1, 1) == ST_OK);
+        if (i == 2) /* A again: the very same input */
+            memcpy(x[i].data, x[0].data, tensor_numel(&x[0]) * sizeof(float));
+        net_session *s;
+        REQUIRE(net_session_create(m, &s) == ST_OK);
+        run_size(s, &x[i], layer, &fresh_act[i], &fresh_grad[i]);
+        net_session_free(s);
+    }
+    net_session *s;
+    REQUIRE(net_session_create(m, &s) == ST_OK);
+    /* Every size in turn, then all again (each was evicted by then), then
+     * backwards (the most recent still cached). */
+    int order[3 * NSIZES], n = 0;
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < NSIZES; i++)
+            order[n++] = pass < 2 ? i : NSIZES - 1 - i;
+    int mismatches = 0;
+    for (int k = 0; k < n; k++) {
+        int i = order[k];
+        tensor act, grad;
+        run_size(s, &x[i], layer, &act, &grad);
+        if (!same_bytes(&act, &fresh_act[i]) || !same_bytes(&grad, &fresh_grad[i])) {
+            fprintf(stderr, "plan cache: run %d (%lldx%lld) differs from a fresh session\n", k,
+                    (long long)hw[i][0], (long long)hw[i][1]);
+            mismatches++;
+        }
+        tensor_free(&act);
+        tensor_free(&grad);
+    }
+    CHECK(mismatches == 0);
+    CHECK(same_bytes(&fresh_act[0], &fresh_act[2])); /* A -> B -> A on the fresh side too */
+    net_session_free(s);
+    for (int i = 0; i < NSIZES; i++) {
+        tensor_free(&x[i]);
+        tensor_free(&fresh_act[i]);
+        tensor_free(&fresh_grad[i]);
+    }
+    net_model_close(m);
+}
+
 /* Bad requests fail with a message and change nothing. */
 static void test_errors(void)
 {
@@ -604,6 +680,7 @@ int main(void)
     test_module_names();
     test_circular_equivariance();
     test_batch();
+    test_plan_cache();
     test_errors();
     test_hostile_graphs();
     test_plan_placement();
