@@ -1,6 +1,6 @@
 # synth saliency: every method on a trained PyTorch-exported model (the
 # evidence lies on the triangle), occlusion batched = one copy at a time, the
-# built-in network, .npy input, errors.
+# built-in network (every method), .npy input, errors.
 . "$(dirname "$0")/lib.sh"
 D=$SYNTH_TEST_DATA/explain
 SHAPES="--model $D/shapes.onnx --labels $D/shapes.labels"
@@ -57,11 +57,17 @@ expect_ok "$SYNTH" saliency "$PIC" $SHAPES --method gradcam --layer relu3 --clas
 grep -q "^gradcam: class 0 disk p=0\.0" "$T/out" || fail "--class 0: $(cat "$T/out")"
 cmp -s "$T/g0.png" "$T/gradcam.png" && fail "another layer and class, another map"
 
-# The built-in network at 32x32: Grad-CAM at relu5_4 (2x2), occlusion in 4 copies.
-expect_ok "$SYNTH" saliency "$PIC" --size 32 --method gradcam -o "$T/b.png"
-grep -q "random features" "$T/err" || fail "the built-in network is noted"
-png_size_is "$T/b.png" 32 32
-expect_ok "$SYNTH" saliency "$PIC" --size 32 --method occlusion --patch 16 --stride 16 -o "$T/bo.png"
+# The built-in network at 32x32, every method (Grad-CAM at relu5_4, 2x2;
+# occlusion in 4 copies): finite maps that are not flat.
+for method in gradient guided deconvnet gradcam guided-gradcam occlusion; do
+    [ $method = occlusion ] && extra="--patch 16 --stride 16" || extra=
+    expect_ok "$SYNTH" saliency "$PIC" --size 32 --method $method $extra -o "$T/b.png" --raw "$T/b.npy"
+    grep -q "random features" "$T/err" || fail "built-in $method: the built-in network is noted"
+    grep -qE "^$method: class [0-9]+ p=[0-9.]+$" "$T/out" || fail "built-in $method: $(cat "$T/out")"
+    png_size_is "$T/b.png" 32 32
+    npy_shape_is "$T/b.npy" "32, 32"
+    check_map "$T/b.npy" "np.isfinite(m).all() and m.max() > m.min()"
+done
 grep -q "1 network runs of up to 4 copies" "$T/out" || fail "built-in occlusion: $(cat "$T/out")"
 
 # An .npy input of two channels: the heat map alone, at its size.
