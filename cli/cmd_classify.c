@@ -79,8 +79,11 @@ static status classify(const void *opts)
         tensor_free(&probs);
         st = explainer_predict(e, &in.x, &probs);
         explain_input_free(&in);
-        if (st != ST_OK)
+        if (st != ST_OK) {
+            if (st == ST_ERROR) /* which of the inputs */
+                error_prefix(path);
             goto done;
+        }
         st = ST_ERROR;
         int classes = (int)probs.shape[1], k = o->top < classes ? o->top : classes;
         if (all.data && all.shape[1] != classes) {

@@ -55,8 +55,11 @@ static status embed_one(const embed_cmd_options *o, net_model *m, net_session *s
         return ST_ERROR;
     status st = net_forward(s, &in.x, 1, &layer, 1, NULL);
     explain_input_free(&in);
-    if (st != ST_OK)
+    if (st != ST_OK) {
+        if (st == ST_ERROR) /* which of the inputs */
+            error_prefix(path);
         return st;
+    }
     const tensor *act = net_activation(s, layer);
     char buf[96];
     if (act->ndim < 1 || (act->ndim >= 2 && act->shape[0] != 1))

@@ -173,8 +173,9 @@ static status top_patches_run(const void *opts)
             break;
         else if (!in.im.data)
             st = error_set(files.items[i], "is not an image (an .npy must be 1x3xHxW to crop patches from)");
-        else if ((st = net_forward(s, &in.x, 1, &layer, 1, NULL)) == ST_OK &&
-                 (st = top_patches_offer(&t, net_activation(s, layer), o->channel, &rf, &in.im, i)) != ST_OK)
+        else if (((st = net_forward(s, &in.x, 1, &layer, 1, NULL)) != ST_OK ||
+                  (st = top_patches_offer(&t, net_activation(s, layer), o->channel, &rf, &in.im, i)) != ST_OK) &&
+                 st == ST_ERROR)
             error_prefix(files.items[i]);
         explain_input_free(&in);
     }

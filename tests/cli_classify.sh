@@ -37,6 +37,8 @@ awk '{ if ($2 < 0 || $2 >= 512) exit 1 }' "$T/out" || fail "built-in classes are
 expect_fail 1 "No such file" "$SYNTH" classify "$T/none.png" $SHAPES
 expect_fail 1 "no such layer" "$SYNTH" classify "$PIC" $SHAPES --layer nope
 expect_fail 1 "the model expects 2 dimensions" "$SYNTH" classify "$PIC" $LR
+expect_fail 1 "twolayer.x.npy: input: 'input' is 1x2x8x8, the model expects 2 dimensions" \
+    "$SYNTH" classify "$D/logreg.x.npy" "$D/twolayer.x.npy" $LR # which input
 expect_fail 1 "does not exist" "$SYNTH" classify "$PIC" $SHAPES --raw "$T/no/dir/p.npy"
 expect_fail 1 "nope.onnx" "$SYNTH" classify "$PIC" --model "$T/nope.onnx"
 printf 'not an image' >"$T/bad.png"

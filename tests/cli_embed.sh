@@ -61,8 +61,8 @@ else
     echo "note: no numpy for $py: the .npy inputs are not checked"
 fi
 # A tensor of another shape: named, one line, nothing written.
-expect_fail 1 "is 1x8, the model expects 4 dimensions" "$SYNTH" embed --model "$D/twolayer.onnx" --layer relu "$D/logreg.x.npy" --out "$T/x.npy"
-expect_fail 1 "2 channels, the model expects 3" "$SYNTH" embed --layer relu1_2 "$D/twolayer.x.npy" --out "$T/x.npy"
+expect_fail 1 "logreg.x.npy: input: 'input' is 1x8, the model expects 4 dimensions" "$SYNTH" embed --model "$D/twolayer.onnx" --layer relu "$D/logreg.x.npy" --out "$T/x.npy"
+expect_fail 1 "twolayer.x.npy: input: 'input' is 1x2x8x8: 2 channels, the model expects 3" "$SYNTH" embed --layer relu1_2 "$E/red1.png" "$D/twolayer.x.npy" --out "$T/x.npy"
 
 expect_fail 1 "--neighbours: 4: there are only 3 other inputs" "$SYNTH" embed --layer relu1_2 $IMGS --out "$T/x.npy" --neighbours 4
 expect_fail 1 "no such layer" "$SYNTH" embed --layer nope $IMGS --out "$T/x.npy"

@@ -32,6 +32,7 @@ g = np.random.default_rng(3).random((24, 32), dtype=np.float32)
 x = np.stack([g, g, g])[None].copy()
 x[0, 0, 4:12, 6:14], x[0, 1:, 4:12, 6:14] = 2, 0
 np.save(sys.argv[1], x)
+np.save(sys.argv[1].replace("red", "tiny"), np.zeros((1, 3, 2, 2), np.float32))
 PY
     expect_ok "$SYNTH" top-patches $R "$T/patches" "$T/red.npy" --top 2 -o "$T/n.png"
     head -1 "$T/out" | grep -qE "^1  2  $T/red.npy  unit [0-9]+,[0-9]+  crop (3|4|5),(5|6|7)$" ||
@@ -44,6 +45,9 @@ fi
 # A tensor that is not 1x3xHxW: no picture to crop.
 expect_fail 1 "twolayer.x.npy: is not an image (an .npy must be 1x3xHxW" "$SYNTH" top-patches $R "$D/twolayer.x.npy" -o "$T/x.png"
 expect_fail 1 "logreg.x.npy: is not an image" "$SYNTH" top-patches $R "$T/patches" "$D/logreg.x.npy" -o "$T/x.png"
+# One too small for the layer: the file is named.
+[ -e "$T/tiny.npy" ] && expect_fail 1 "tiny.npy: layer 'pool2' (MaxPool): the 1x1 input is too small" \
+    "$SYNTH" top-patches --layer relu3_1 --channel 0 "$T/patches" "$T/tiny.npy" -o "$T/x.png"
 
 expect_fail 1 "holds no .png, .jpg or .jpeg files" "$SYNTH" top-patches $R "$T/empty" -o "$T/x.png"
 expect_fail 1 "No such file" "$SYNTH" top-patches $R "$T/nowhere" -o "$T/x.png"
