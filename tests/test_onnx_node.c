@@ -22,7 +22,7 @@ static const char *const ops[] = {
     "conv", "basic_conv", "relu", "leakyrelu", "clip", "sigmoid", "tanh", "maxpool", "averagepool",
     "globalaveragepool", "globalmaxpool", "lrn", "concat", "add", "sum", "mul", "sub", "div", "gemm", "matmul",
     "flatten", "reshape", "softmax", "batchnorm", "dropout", "identity", "constant_pad", "edge_pad",
-    "reflect_pad",
+    "reflect_pad", "squeeze", "unsqueeze", "cast",
 };
 
 /* Directory stems of data/pytorch-converted (PyTorch modules exported at
@@ -50,6 +50,10 @@ static const struct {
     {"test_softmax_*_expanded", "unsupported op", "Softmax as its function body (ReduceMax, Exp, ReduceSum)"},
     {"test_identity_opt", "non-tensor", "optional-typed values"},
     {"test_identity_sequence", "segmented tensors", "sequence-typed values"},
+    {"test_cast_DOUBLE_to_*", "no float input", "a double input: the engine feeds float32 tensors only"},
+    {"test_cast_*FLOAT16_to_*", "no float input", "a float16 or bfloat16 input"},
+    {"test_cast_STRING_to_*", "no float input", "a string input"},
+    {"test_cast_FLOAT_to_[BS]*", "computed at run time to", "casting to bfloat16 or string (tensors are float32)"},
     {"test_Conv3d*", "1 or 2 spatial dims", "3-D convolution (the engine's Conv is 1-D or 2-D)"},
 };
 
