@@ -572,6 +572,27 @@ static status fold_constant_node(graph *g, int index)
     return ST_OK;
 }
 
+/* Node `index`, folded, whose output is a declared output: the folded data
+ * moves to a new constant and the node becomes an Identity reading it, so the
+ * output is still a layer (a view of a constant: no copy at run time). */
+static status keep_as_layer(graph *g, int index)
+{
+    graph_value *v = &g->values[g->nodes[index].output];
+    tensor data = v->data;
+    memset(&v->data, 0, sizeof v->data);
+    v->kind = VALUE_NODE;
+    v->node = index;
+    int c;
+    if (graph_add_constant(g, NULL, &data, &c) != ST_OK) /* may move g->values */
+        return node_error(g->nodes[index].name, g->nodes[index].op);
+    graph_node *n = &g->nodes[index];
+    n->op = OP_IDENTITY;
+    n->inputs[0] = c;
+    n->ninputs = 1;
+    n->attrs = op_attrs_default(OP_IDENTITY);
+    return ST_OK;
+}
+
 /* Drops the nodes marked dead, keeping the order, in one pass. */
 static status drop_nodes(graph *g, const bool *dead)
 {
@@ -747,23 +768,26 @@ status graph_finalize(graph *g)
 {
     if (g->finalized)
         return ST_OK;
-    if (g->ninputs == 0)
-        return error_set("graph", "no inputs");
     bool *dead = alloc_array((size_t)(g->nnodes ? g->nnodes : 1), sizeof *dead, "graph");
     if (!dead)
         return ST_ERROR;
     /* Nodes whose inputs are all constants become constants, in order, so a
-     * chain of them folds in one pass. */
+     * chain of them folds in one pass. A declared output stays a layer: a
+     * view of constants as it is, another node as an Identity of its folded
+     * value. */
     status s = ST_OK;
     for (int i = 0; s == ST_OK && i < g->nnodes; i++) {
-        bool all_constant = true;
+        bool all_constant = true, output = g->values[g->nodes[i].output].is_output;
         for (int k = 0; k < g->nodes[i].ninputs; k++)
             all_constant &= g->nodes[i].inputs[k] < 0 || is_constant(g, g->nodes[i].inputs[k]);
-        if (!all_constant)
+        if (!all_constant || (output && op_is_view(g->nodes[i].op)))
             continue;
         if (fold_constant_node(g, i) != ST_OK)
             s = node_error(g->nodes[i].name, g->nodes[i].op);
-        dead[i] = true;
+        else if (output)
+            s = keep_as_layer(g, i);
+        else
+            dead[i] = true;
     }
     int *uses = s == ST_OK ? alloc_array((size_t)g->nvalues, sizeof *uses, "graph") : NULL;
     if (s == ST_OK && !uses)

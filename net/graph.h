@@ -10,7 +10,9 @@
  *   - sorts the nodes topologically (node index = layer index afterwards),
  *   - validates every node (arity, attributes, shapes at the declared input
  *     shapes) with an error naming the node and its op,
- *   - folds nodes whose inputs are all constants into constants,
+ *   - folds nodes whose inputs are all constants into constants (a node
+ *     whose output is a graph output stays a layer: an Identity reading its
+ *     folded value, or the view of constants it is),
  *   - folds a BatchNormalization that follows a Conv (with constant weights,
  *     the Conv output read by nothing else) into that Conv,
  *   - assigns the VGG aliases (conv{b}_{i}, relu{b}_{i}, pool{b}) along a plain

@@ -369,6 +369,8 @@ status net_layer_receptive_field(const net_model *m, int layer, net_receptive_fi
     graph *g = m->g;
     if (layer < 0 || layer >= g->nnodes)
         return error_set("layer", "no layer %d", layer);
+    if (g->ninputs == 0)
+        return error_set("layer", "the model has no input");
     pthread_mutex_lock(&((net_model *)m)->lock);
     /* The geometry does not depend on the input size (only global layers'
      * extent does): a model whose size is free is measured at 1024 x 1024. */

@@ -396,6 +396,13 @@ status model_fetch(const char *name, const char *url, const char *sha256, fetch_
  * node tests feed shapes and pads this way. */
 status net_model_open_onnx(const char *path, const char *const *input_pb_paths, int ninputs, int *model_inputs,
                            net_model **out);
+/* The same with every given input a constant: what the nodes compute from
+ * them is folded at load, and a declared output that comes out constant is
+ * still a layer (net_model_output_layer) whose activation is that constant.
+ * The model may be left with no input (net_forward with none). ONNX's node
+ * tests of ops synth only folds (Shape, Gather, Slice, ...) run this way. */
+status net_model_open_onnx_constants(const char *path, const char *const *input_pb_paths, int ninputs,
+                                     net_model **out);
 /* Decodes and imports an ONNX model held in memory (no external data): the
  * fuzzers' entry point. */
 status net_model_open_buffer(const void *data, size_t len, const char *name, net_model **out);

@@ -1216,6 +1216,7 @@ typedef struct {
     const onnx_tensor *const *tensors;
     int count;
     int *model_inputs; /* out, per given input: the model input it became, or -1 */
+    bool all_constant; /* every given input is a constant (the model may keep no input) */
 } input_bindings;
 
 static status add_inputs(importer *im, const input_bindings *b)
@@ -1232,7 +1233,7 @@ static status add_inputs(importer *im, const input_bindings *b)
         if (became)
             *became = -1;
         bool is_float = v->elem_type == ONNX_FLOAT || v->elem_type == ONNX_UNDEFINED;
-        if (given && (!is_float || usage_of(im, v->name)->need_constant)) {
+        if (given && (b->all_constant || !is_float || usage_of(im, v->name)->need_constant)) {
             if (define(im, v->name, SYM_TENSOR, &s) != ST_OK)
                 return ST_ERROR;
             s->tensor = given;
@@ -1315,7 +1316,7 @@ static status import_graph(importer *im, const input_bindings *b)
     }
     if (add_inputs(im, b) != ST_OK)
         return ST_ERROR;
-    if (im->g->ninputs == 0)
+    if (im->g->ninputs == 0 && !(b && b->all_constant))
         return error_set(im->subject, "the model has no float input");
     for (int i = 0; i < og->nnodes; i++) {
         im->node = &og->nodes[i];
@@ -1432,8 +1433,8 @@ static status apply_registry(net_model *m, const model_entry *e)
     return ST_OK;
 }
 
-status net_model_open_onnx(const char *path, const char *const *input_pb_paths, int ninputs, int *model_inputs,
-                           net_model **out)
+static status open_onnx_with(const char *path, const char *const *input_pb_paths, int ninputs, int *model_inputs,
+                             bool all_constant, net_model **out)
 {
     *out = NULL;
     import_source *src;
@@ -1477,10 +1478,22 @@ status net_model_open_onnx(const char *path, const char *const *input_pb_paths, 
     }
     char name[256];
     stem_of(path, name, sizeof name);
-    input_bindings b = {given, ninputs, model_inputs};
+    input_bindings b = {given, ninputs, model_inputs, all_constant};
     s = import_source_into_model(src, path, name, &b, out);
     free(given);
     return s;
+}
+
+status net_model_open_onnx(const char *path, const char *const *input_pb_paths, int ninputs, int *model_inputs,
+                           net_model **out)
+{
+    return open_onnx_with(path, input_pb_paths, ninputs, model_inputs, false, out);
+}
+
+status net_model_open_onnx_constants(const char *path, const char *const *input_pb_paths, int ninputs,
+                                     net_model **out)
+{
+    return open_onnx_with(path, input_pb_paths, ninputs, NULL, true, out);
 }
 
 status net_model_open_buffer(const void *data, size_t len, const char *name, net_model **out)

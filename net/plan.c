@@ -325,8 +325,7 @@ static status node_error(const graph *g, int node)
     return error_prefix(subject);
 }
 
-/* The value whose storage v shares: through views, back to a non-view. */
-static int find_root(const graph *g, int v)
+int plan_view_root(const graph *g, int v)
 {
     while (g->values[v].kind == VALUE_NODE && op_is_view(g->nodes[g->values[v].node].op))
         v = g->nodes[g->values[v].node].inputs[0];
@@ -491,9 +490,9 @@ status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layer
                          p->nodes[g->values[v].node].forward);
         if (!computed)
             continue;
-        int root = find_root(g, v);
+        int root = plan_view_root(g, v);
         if (g->values[root].kind == VALUE_CONSTANT)
-            continue; /* a view of a constant never survives graph_finalize */
+            continue; /* a view of a constant (a declared output): reads the constant, no storage */
         if (p->values[root].storage < 0) {
             plan_storage *s = &p->storages[p->nstorages];
             s->root = root;
@@ -507,7 +506,10 @@ status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layer
         p->values[v].storage = p->values[root].storage;
     }
     for (int i = 0; i < p->nlayers; i++) {
-        plan_storage *s = &p->storages[p->values[g->nodes[p->layers[i]].output].storage];
+        int si = p->values[g->nodes[p->layers[i]].output].storage;
+        if (si < 0)
+            continue; /* a view of a constant */
+        plan_storage *s = &p->storages[si];
         s->requested = true;
         extend(&p->buffers[s->data], end);
     }

@@ -76,6 +76,9 @@ typedef struct plan {
 status plan_create(graph *g, const tensor *inputs, int ninputs, const int *layers, int nlayers,
                    bool for_backward, bool circular, plan **out);
 void plan_free(plan *p);
+/* The value whose storage v shares: through views, back to a non-view (a
+ * constant for a view of one). */
+int plan_view_root(const graph *g, int v);
 /* Whether p was made for exactly this request. */
 bool plan_matches(const plan *p, const tensor *inputs, int ninputs, const int *layers, int nlayers,
                   bool for_backward, bool circular);

@@ -174,6 +174,14 @@ static void bind_views(net_session *s, const plan *p)
             *d = g->values[v].data;
             continue;
         }
+        const graph_value *gv = &g->values[v];
+        if (pv->storage < 0 && gv->kind == VALUE_NODE && gv->node >= 0 && p->nodes[gv->node].forward) {
+            /* a view of a constant: the constant's data in the view's shape */
+            d->data = g->values[plan_view_root(g, v)].data.data;
+            d->ndim = pv->shape.ndim;
+            memcpy(d->shape, pv->shape.d, sizeof d->shape);
+            continue;
+        }
         if (pv->storage < 0)
             continue;
         d->ndim = gr->ndim = pv->shape.ndim;

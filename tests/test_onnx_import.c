@@ -541,11 +541,45 @@ static void test_damaged_files(void)
     onnx_file_unmap(&file);
 }
 
+/* Declared outputs that come out constant are still layers: Shape(x),
+ * folded by the importer, and Relu(w) on a constant, folded by the graph. */
+static void test_constant_outputs(void)
+{
+    static const float w[] = {-1, 2, -3, 4};
+    tmodel m = {13,
+                {{"Shape", "shape", NULL, {"x"}, {"s"}, {{0}}}, {"Relu", "relu", NULL, {"w"}, {"r"}, {{0}}}},
+                {{"w", ONNX_FLOAT, 1, {4}, .f = w}},
+                {"x"},
+                2,
+                {1, 3},
+                {"s", "r"}};
+    net_model *model;
+    CHECK_OK(open_model(&m, &model));
+    if (!model)
+        return;
+    REQUIRE(net_model_output_count(model) == 2);
+    int layers[2] = {net_model_output_layer(model, 0), net_model_output_layer(model, 1)};
+    CHECK(layers[0] >= 0 && layers[1] >= 0 && layers[0] != layers[1]);
+    tensor x;
+    REQUIRE(tensor_alloc(&x, 2, (int64_t[]){1, 3}) == ST_OK);
+    net_session *sess;
+    REQUIRE(net_session_create(model, &sess) == ST_OK);
+    CHECK_OK(net_forward(sess, &x, 1, layers, 2, NULL));
+    const tensor *shape = net_activation(sess, layers[0]), *relu = net_activation(sess, layers[1]);
+    CHECK(shape && shape->ndim == 1 && shape->shape[0] == 2 && shape->data[0] == 1 && shape->data[1] == 3);
+    CHECK(relu && relu->ndim == 1 && relu->shape[0] == 4 && relu->data[0] == 0 && relu->data[1] == 2 &&
+          relu->data[2] == 0 && relu->data[3] == 4);
+    net_session_free(sess);
+    tensor_free(&x);
+    net_model_close(model);
+}
+
 int main(void)
 {
     test_errors_name_node_and_op();
     test_graph_damage();
     test_forms();
+    test_constant_outputs();
     test_external_and_resolution();
     test_damaged_files();
     return check_report("test_onnx_import");
