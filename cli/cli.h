@@ -68,6 +68,7 @@ typedef struct {
     /* Metadata added for presets and rerun (issue 7). */
     char preset[256], preset_sha256[65]; /* "" when no --preset */
     char model_sha256[65];               /* of the .onnx file, or "builtin" */
+    char class_text[320]; /* synth.class: "K" or "K name" (classvis); "" for none */
     atomic_file *log; /* --log-json's temporary, NULL without */
     int log_lines;
     bool terminal, live;

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 static void defaults(void *o) { classvis_options_default(o); }
 
@@ -10,8 +11,40 @@ static const char *missing(const void *opts)
     return ((const classvis_options *)opts)->class_index < 0 ? "missing --class K" : NULL;
 }
 
+/* A --labels file names every class of the score layer (its dimension 1 at
+ * the declared input size; a size it cannot take is left to the render). */
+static status check_labels(const classvis_options *o, net_model *m)
+{
+    const char *name = o->model.labels ? classvis_layer(o, m) : NULL;
+    int layer, ndim;
+    int64_t shape[TENSOR_MAX_DIMS];
+    if (!name || net_layer_find(m, name, &layer) != ST_OK || net_layer_shape(m, layer, 0, 0, &ndim, shape) != ST_OK ||
+        ndim < 2) {
+        error_clear();
+        return ST_OK;
+    }
+    int n = net_model_label_count(m);
+    if (n != shape[1])
+        return error_set("--labels", "%s has %d line%s, layer '%s' has %lld classes", o->model.labels, n,
+                         n == 1 ? "" : "s", name, (long long)shape[1]);
+    return ST_OK;
+}
+
 static status render(void *opts, cli_render *r, const render_callbacks *cb, image *out)
 {
+    if (check_labels(opts, r->model) != ST_OK)
+        return ST_ERROR;
+    /* "class K (name)" on stderr, "K name" as synth.class, as poster names them */
+    int k = ((const classvis_options *)opts)->class_index;
+    const char *name = net_model_label(r->model, k);
+    if (name && *name)
+        snprintf(r->class_text, sizeof r->class_text, "%d %.300s", k, name);
+    else
+        snprintf(r->class_text, sizeof r->class_text, "%d", k);
+    if (!cli_quiet && name && *name)
+        fprintf(stderr, "synth: class %d (%s)\n", k, name);
+    else if (!cli_quiet)
+        fprintf(stderr, "synth: class %d\n", k);
     if (net_model_is_builtin(r->model))
         cli_note("the built-in network has random features and no classes: class K is channel K "
                  "of its last layer (use --model with a trained classifier for real classes)");

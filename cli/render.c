@@ -275,11 +275,16 @@ static status write_image(cli_render *r, const char *path, const image *im)
         {"synth.threads", threads},
         {"synth.preset", r->preset},
         {"synth.preset_sha256", r->preset_sha256},
+        {"synth.class", r->class_text},
     };
-    int count = (int)(sizeof text / sizeof text[0]);
+    int count = (int)(sizeof text / sizeof text[0]) - 3;
+    if (r->preset[0])
+        count += 2;
+    if (r->class_text[0])
+        text[count++] = text[sizeof text / sizeof text[0] - 1];
     image_write_options wo = image_output_write_options(&r->run->image);
     wo.text = text;
-    wo.text_count = r->preset[0] ? count : count - 2;
+    wo.text_count = count;
     return image_write(path, im, &wo);
 }
 

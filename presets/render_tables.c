@@ -166,7 +166,9 @@ const option_table classvis_table = {
     "classvis",
     "synth classvis --class K -o OUT [options]",
     "Class visualization (Simonyan et al. 2014; Olah et al. 2017): an image that\n"
-    "maximises the score of class K, from a random start.\n" VIS_DEFAULTS,
+    "maximises the score of class K, from a random start. It says class K (name)\n"
+    "on stderr and stores synth.class \"K name\" in the image; the name comes from\n"
+    "the model's labels or --labels, whose lines must name every class.\n" VIS_DEFAULTS,
     classvis_specs,
     COUNT(classvis_specs),
     0, 0, 0,
