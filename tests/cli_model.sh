@@ -41,6 +41,19 @@ expect_fail 1 "unknown model" "$SYNTH" model fetch nosuch
 expect_fail 1 "not a valid model name" "$SYNTH" model fetch --url "$url/files/net.onnx" --sha256 "$sha" --name ../x
 expect_fail 1 "is a known model" "$SYNTH" model fetch vgg19 --sha256 "$sha"
 expect_fail 2 "fetch needs a NAME" "$SYNTH" model fetch
+# ---- the progress bar: drawn only on a terminal (a pseudo-terminal by script) ----
+if command -v script >/dev/null; then
+    script -qfc "'$SYNTH' model fetch --url '$url/files/net.onnx' --sha256 $sha --name barnet" /dev/null \
+        >"$T/tty" 2>&1 </dev/null || fail "fetch on a terminal: $(cat "$T/tty")"
+    grep -aq 'barnet 100% \[##############################\] 123.5 kB / 123.5 kB' "$T/tty" \
+        || fail "the bar reaches 100% [: $(tr '\r' '\n' <"$T/tty")"
+    cmp -s "$T/www/net.onnx" "$T/cache/synth/models/barnet.onnx" || fail "fetched on a terminal: differs"
+    expect_ok "$SYNTH" model fetch --url "$url/files/net.onnx" --sha256 "$sha" --name plainnet
+    grep -q '%' "$T/err" && fail "no bar off a terminal: $(cat "$T/err")"
+else
+    echo "script (util-linux) missing: the progress bar is not tested"
+fi
+
 expect_fail 2 "unknown subcommand" "$SYNTH" model frob
 expect_fail 2 "missing argument" "$SYNTH" model
 expect_ok "$SYNTH" model --help

@@ -12,6 +12,8 @@ once it listens, and appends one line per request to LOG_FILE:
     /drop/K/NAME         announces the whole file, sends K bytes from where the
                          range starts, then drops the connection
     /badrange/NAME       answers a Range with 206 but starts at byte 0
+    /slow/NAME           the file (Range honoured) in 10000-byte pieces 5 ms
+                         apart, so a client sees the transfer part-way
     /redirect/NAME       302 to /files/NAME
     /status/CODE         an empty answer with that status (404, 500, ...)
 
@@ -22,6 +24,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -51,7 +54,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "drop" and len(parts) == 3:
             drop = int(parts[1])
             parts = [mode, parts[2]]
-        if mode not in ("files", "norange", "drop", "badrange") or len(parts) != 2:
+        if mode not in ("files", "norange", "drop", "badrange", "slow") or len(parts) != 2:
             return self.send_plain(404)
         path = os.path.join(ROOT, os.path.basename(parts[1]))
         if not os.path.isfile(path):
@@ -80,6 +83,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(2)
+            return
+        if mode == "slow":
+            for k in range(0, len(body), 10000):
+                self.wfile.write(body[k:k + 10000])
+                self.wfile.flush()
+                time.sleep(0.005)
             return
         self.wfile.write(body)
 

@@ -113,6 +113,21 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
     p->last_total = total;
 }
 
+/* Raises the interrupt (as Ctrl-C does) once `after` bytes have arrived. */
+typedef struct {
+    uint64_t after, done;
+} interrupt_at;
+
+static void interrupt_part_way(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)total;
+    interrupt_at *p = ctx;
+    if (done >= p->after && !interrupt_signal) {
+        interrupt_signal = SIGINT;
+        p->done = done;
+    }
+}
+
 static status fetch(const char *url_path, const char *sha, uint64_t expected, const char *dest)
 {
     char url[512];
@@ -231,6 +246,33 @@ static void test_downloads(void)
     CHECK(strstr(error_message(), "interrupted") != NULL);
     interrupt_signal = 0;
     CHECK(!exists(dest) && !exists(part));
+
+    /* Interrupted part-way (from the progress callback, after 100000 of a
+     * slow transfer's bytes): the .part keeps what arrived, at least those
+     * bytes and all the blob's own; the next fetch resumes it from there. */
+    snprintf(url, sizeof url, "%s/slow/blob", base_url);
+    interrupt_at at = {100000, 0};
+    req = (fetch_request){url, blob_sha, BLOB_SIZE, 0, interrupt_part_way, &at};
+    error_clear();
+    CHECK(fetch_file(&req, dest) == ST_INTERRUPTED);
+    interrupt_signal = 0;
+    long kept = file_size(part);
+    char said[64], got_sha[65];
+    snprintf(said, sizeof said, "(%ld bytes kept;", kept);
+    CHECK(strstr(error_message(), said) != NULL);
+    CHECK(at.done >= 100000 && kept >= (long)at.done && kept < BLOB_SIZE && !exists(dest));
+    static uint8_t head[BLOB_SIZE];
+    FILE *f = fopen(part, "rb");
+    CHECK(f && fread(head, 1, BLOB_SIZE, f) == (size_t)kept && memcmp(head, blob, (size_t)kept) == 0);
+    if (f)
+        fclose(f);
+    CHECK_OK(fetch("/files/blob", blob_sha, BLOB_SIZE, dest));
+    last_request(line, sizeof line);
+    snprintf(said, sizeof said, "range=bytes=%ld-", kept);
+    CHECK(strstr(line, said) != NULL);
+    CHECK(sha256_file(dest, got_sha) == ST_OK && strcmp(got_sha, blob_sha) == 0);
+    CHECK(same_as_blob(dest) && !exists(part));
+    unlink(dest);
 
     /* The server is gone: connection refused, nothing left behind. */
     stop_server();
