@@ -11,20 +11,27 @@ static const char *missing(const void *opts)
     return ((const classvis_options *)opts)->class_index < 0 ? "missing --class K" : NULL;
 }
 
-/* A --labels file names every class of the score layer (its dimension 1 at
- * the declared input size; a size it cannot take is left to the render). */
-static status check_labels(const classvis_options *o, net_model *m)
+/* The class must index the score layer's dimension 1 (at the declared input
+ * size, else at the run's; a size the layer cannot take is left to the
+ * render), and a --labels file must name every class of it. */
+static status check_class(const classvis_options *o, net_model *m)
 {
-    const char *name = o->model.labels ? classvis_layer(o, m) : NULL;
+    const char *name = classvis_layer(o, m);
     int layer, ndim;
     int64_t shape[TENSOR_MAX_DIMS];
-    if (!name || net_layer_find(m, name, &layer) != ST_OK || net_layer_shape(m, layer, 0, 0, &ndim, shape) != ST_OK ||
+    int side = o->run.size > 0 ? o->run.size : 224; /* a size for a model with none declared */
+    if (!name || net_layer_find(m, name, &layer) != ST_OK ||
+        (net_layer_shape(m, layer, 0, 0, &ndim, shape) != ST_OK &&
+         (error_clear(), net_layer_shape(m, layer, side, side, &ndim, shape) != ST_OK)) ||
         ndim < 2) {
         error_clear();
         return ST_OK;
     }
+    if (o->class_index >= shape[1])
+        return error_set("--class", "%d is out of range (layer '%s' has %lld classes)", o->class_index, name,
+                         (long long)shape[1]);
     int n = net_model_label_count(m);
-    if (n != shape[1])
+    if (o->model.labels && n != shape[1])
         return error_set("--labels", "%s has %d line%s, layer '%s' has %lld classes", o->model.labels, n,
                          n == 1 ? "" : "s", name, (long long)shape[1]);
     return ST_OK;
@@ -32,7 +39,7 @@ static status check_labels(const classvis_options *o, net_model *m)
 
 static status render(void *opts, cli_render *r, const render_callbacks *cb, image *out)
 {
-    if (check_labels(opts, r->model) != ST_OK)
+    if (check_class(opts, r->model) != ST_OK)
         return ST_ERROR;
     /* "class K (name)" on stderr, "K name" as synth.class, as poster names them */
     int k = ((const classvis_options *)opts)->class_index;

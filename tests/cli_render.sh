@@ -182,7 +182,7 @@ expect_fail 1 "--style-blend: has 2 weights for 1 style images" "$SYNTH" style -
 expect_fail 1 "--tile: 20 is too small" "$SYNTH" dream --input "$E/content.jpg" --size 200 --tile 20 -o "$T/x.png"
 expect_fail 1 "image size: 20x15 is too small for this model" "$SYNTH" style --content "$E/content.jpg" \
     --style "$E/style.jpg" --size 40 -o "$T/x.png"
-expect_fail 1 "class:logits: channel 12 is out of range" "$SYNTH" classvis --model "$SMOOTH" --class 12 --size 32 \
+expect_fail 1 "--class: 12 is out of range (layer 'logits' has 10 classes)" "$SYNTH" classvis --model "$SMOOTH" --class 12 --size 32 \
     -o "$T/x.png"
 expect_fail 1 "none.onnx: cannot open" "$SYNTH" classvis --model "$T/none.onnx" --class 1 -o "$T/x.png"
 [ -e "$T/x.png" ] && fail "no output after an error"
