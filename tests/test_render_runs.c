@@ -14,6 +14,12 @@
  *     --original-colors keeps the result's luminance with the content's
  *     chroma (YIQ, checked against its own matrix), --style-blend 1,0 is the
  *     first style alone, --style-scale changes the result.
+ *   style's weights and layers (built-in, 48 px, from noise), each measured
+ *     by one fixed yardstick (the default objective's terms) or by the
+ *     pixels: --content-weight lowers the content term, --style-weight the
+ *     style terms, --tv-weight the result's total variation; a zero
+ *     --style-layer-weights weight is the run without that layer;
+ *     --content-layers and --style-layers are the terms the report names.
  *   dream's detail: octave 2 starts from its base plus the bicubic upscale
  *     of what octave 1 added (checked to float rounding against octave 1
  *     rebuilt as a run of its own).
@@ -326,6 +332,161 @@ static void test_style_options(void)
     net_model_close(m);
 }
 
+/* Σ_c Σ_{y,x} (x[c,y,x+1] − x[c,y,x])² + (x[c,y+1,x] − x[c,y,x])²: β-TV with
+ * β = 2, the default --tv-beta, written out here independently of synth's. */
+static double total_variation(const image *x)
+{
+    if (!x->data)
+        return INFINITY;
+    double tv = 0;
+    for (int c = 0; c < 3; c++) {
+        const float *p = image_plane(x, c);
+        for (int y = 0; y < x->height; y++)
+            for (int i = 0; i < x->width; i++) {
+                const float *q = p + (size_t)y * x->width + i;
+                if (i + 1 < x->width)
+                    tv += ((double)q[1] - q[0]) * ((double)q[1] - q[0]);
+                if (y + 1 < x->height)
+                    tv += ((double)q[x->width] - q[0]) * ((double)q[x->width] - q[0]);
+            }
+    }
+    return tv;
+}
+
+/* The first progress report's values: the content terms' and the style
+ * terms' sums, and the labels joined by spaces. */
+typedef struct {
+    bool seen;
+    double content, style;
+    char labels[256];
+} terms;
+
+static void record_terms(void *ctx, const render_progress *p)
+{
+    terms *t = ctx;
+    if (t->seen)
+        return;
+    t->seen = true;
+    for (int i = 0; i < p->value_count; i++) {
+        if (strncmp(p->labels[i], "content:", 8) == 0)
+            t->content += p->values[i];
+        else if (strncmp(p->labels[i], "style:", 6) == 0)
+            t->style += p->values[i];
+        size_t n = strlen(t->labels);
+        snprintf(t->labels + n, sizeof t->labels - n, "%s%s", n ? " " : "", p->labels[i]);
+    }
+}
+
+/* Runs o (into *out; NULL: dropped) and measures its result by one fixed
+ * yardstick for results of different weights: the default objective's
+ * content and style terms there (48 px), from one Adam step from --init
+ * the result, whose report is the objective before the step. */
+static terms run_and_measure(const style_options *o, net_model *m, const style_inputs *in,
+                             image *out)
+{
+    image result = {0}, ignored = {0};
+    CHECK_OK(render_style(o, m, in, NULL, &result));
+    style_options d;
+    style_one_octave(&d, 48, 1);
+    d.run.optimizer = OPTIM_ADAM;
+    d.init = "result";
+    style_inputs at = *in;
+    at.init = &result;
+    terms t = {0};
+    render_callbacks cb = {record_terms, NULL, &t};
+    CHECK_OK(render_style(&d, m, &at, &cb, &ignored));
+    CHECK(t.seen);
+    image_free(&ignored);
+    if (out)
+        *out = result;
+    else
+        image_free(&result);
+    return t;
+}
+
+/* Style's weights and layer lists, each against one base run and each in
+ * the direction it should move the result; an option the loop ignored
+ * would give the base's image. The base: 48 px, 20 L-BFGS iterations from
+ * noise (--init random: the content term pulls from the first step),
+ * content and style weights 1 and 1, so that either can win. */
+static void test_style_weights(void)
+{
+    image content = {0}, style = {0};
+    REQUIRE(image_read(EXAMPLES "content.jpg", &content) == ST_OK);
+    REQUIRE(image_read(EXAMPLES "style.jpg", &style) == ST_OK);
+    net_model *m = open_model("default");
+    style_inputs in = {&content, &style, 1, NULL};
+    style_options o;
+    style_one_octave(&o, 48, 20);
+    o.init = "random";
+    o.style_weight = 1;
+    image base = {0}, smooth = {0};
+    terms tb = run_and_measure(&o, m, &in, &base);
+
+    /* --content-weight 100: nearer the content's features, farther from the
+     * style's Grams. (Not nearer in pixels: relu4_2 of the built-in random
+     * network leaves the colours free, and 20 steps from noise do not
+     * find them.) --style-weight 100: the other way round. */
+    style_options heavy = o;
+    heavy.content_weight = 100;
+    terms tc = run_and_measure(&heavy, m, &in, NULL);
+    heavy = o;
+    heavy.style_weight = 100;
+    terms ts = run_and_measure(&heavy, m, &in, NULL);
+    fprintf(stderr, "style: content term %.4g, style terms %.4g; with --content-weight 100 "
+            "%.4g, %.4g; with --style-weight 100 %.4g, %.4g\n", tb.content, tb.style, tc.content,
+            tc.style, ts.content, ts.style);
+    CHECK(tc.content < 0.7 * tb.content && tc.style > tb.style);
+    CHECK(ts.style < 0.85 * tb.style && ts.content > 2 * tb.content);
+
+    /* --tv-weight 0.01 (1e-5): a smoother result. */
+    o.reg.tv_weight = 0.01;
+    CHECK_OK(render_style(&o, m, &in, NULL, &smooth));
+    o.reg.tv_weight = 1e-5;
+    fprintf(stderr, "style --tv-weight 0.01: TV %.4g -> %.4g\n", total_variation(&base),
+            total_variation(&smooth));
+    CHECK(total_variation(&smooth) < 0.5 * total_variation(&base));
+
+    /* --style-layer-weights 1,1,1,1,0 is the run without relu5_1. */
+    image no5 = {0}, zero5 = {0};
+    char *four[] = {"relu1_1", "relu2_1", "relu3_1", "relu4_1"};
+    o.style_layers = (string_list){4, four};
+    CHECK_OK(render_style(&o, m, &in, NULL, &no5));
+    o.style_layers = (string_list){0, NULL};
+    double w11110[] = {1, 1, 1, 1, 0};
+    o.style_layer_weights = (number_list){5, w11110};
+    CHECK_OK(render_style(&o, m, &in, NULL, &zero5));
+    o.style_layer_weights = (number_list){0, NULL};
+    fprintf(stderr, "style --style-layer-weights 1,1,1,1,0: %.3g from the run without relu5_1, "
+            "%.3g from the base's\n", max_diff(&zero5, &no5), max_diff(&zero5, &base));
+    CHECK(max_diff(&zero5, &no5) < 1e-5);
+    CHECK(max_diff(&zero5, &base) > 1e-3 && max_diff(&zero5, &base) < INFINITY);
+
+    /* --content-layers relu3_1 --style-layers relu1_1,relu2_1: the terms
+     * the report names, and another result. */
+    image lists = {0};
+    char *c3[] = {"relu3_1"}, *s12[] = {"relu1_1", "relu2_1"};
+    o.content_layers = (string_list){1, c3};
+    o.style_layers = (string_list){2, s12};
+    terms tl = {0};
+    render_callbacks cb = {record_terms, NULL, &tl};
+    CHECK_OK(render_style(&o, m, &in, &cb, &lists));
+    fprintf(stderr, "style --content-layers relu3_1 --style-layers relu1_1,relu2_1: %s\n", tl.labels);
+    CHECK(strcmp(tl.labels, "content:relu3_1 style:relu1_1 style:relu2_1 reg") == 0);
+    CHECK(max_diff(&lists, &base) > 1e-3 && max_diff(&lists, &base) < INFINITY);
+    CHECK(strcmp(tb.labels, "content:relu4_2 style:relu1_1 style:relu2_1 style:relu3_1 "
+                            "style:relu4_1 style:relu5_1 reg") == 0);
+
+    image_free(&base);
+    image_free(&smooth);
+    image_free(&no5);
+    image_free(&zero5);
+    image_free(&lists);
+    image_free(&content);
+    image_free(&style);
+    net_model_close(m);
+}
+
 /* Same seed, same bytes; another seed, another image (a random start). */
 static void test_seed(void)
 {
@@ -390,6 +551,7 @@ int main(void)
     test_late_nonfinite();
     test_seed();
     test_style_options();
+    test_style_weights();
     test_classvis_neuron();
     test_invert();
     test_dream();
