@@ -195,7 +195,8 @@ enum { REG_OPTION_SPEC_COUNT = 21 };
     {"threads", 0, OPT_INT, offsetof(TYPE, MEMBER.threads), 0, 1024, 0, 0, NULL, "N",                \
      "worker threads (default 0: one per CPU)"},                                                     \
     {"tile", 0, OPT_INT, offsetof(TYPE, MEMBER.tile), 0, 65536, 0, 0, NULL, "PX",                    \
-     "run the network on windows of at most PX x PX (memory follows the tile); 0 = whole image"},  \
+     "run the network on windows of at most PX x PX (memory follows the tile); 0 = whole image; "  \
+     "not for 1x1 layers (global pooling, Gemm) or --logprob"},                                     \
     {"log-json", 0, OPT_STRING, offsetof(TYPE, MEMBER.log_json), 0, 0, 0, 0, NULL, "FILE",           \
      "write one JSON object per iteration (octave, iter, loss, each term, net_peak_bytes) to FILE, " \
      "atomically when the run ends (also interrupted or stopped); a run that fails first leaves "  \

@@ -141,7 +141,7 @@ const option_table animate_table = {
     {"layer", 0, OPT_STRING, offsetof(TYPE, MEMBER.layer), 0, 0, 0, 0, NULL, "L",                     \
      "the layer of class scores (default: the model's output, or its input when it is a Softmax)"}, \
     {"logprob", 0, OPT_FLAG, offsetof(TYPE, MEMBER.logprob), 0, 0, 0, 0, NULL, NULL,                  \
-     "maximise the log-softmax probability instead of the logit"}
+     "maximise the log-softmax probability instead of the logit (not with --tile)"}
 
 typedef struct { classvis_options v; } classvis_holder;
 

@@ -31,7 +31,8 @@ typedef struct {
     float *target;
     size_t target_capacity; /* floats */
     act_shape target_shape; /* c = 0: no target yet */
-    double target_norm2;    /* INVERT: ‖target‖² */
+    double target_norm2;    /* INVERT: ‖target‖², or the whole target's (norm_fixed) */
+    bool norm_fixed;        /* INVERT: target_norm2 set by objective_set_target_norm */
     /* STYLE: C×C each; style_c = 0: no target yet. */
     int style_c;
     float *style_target, *gram, *dgram;
@@ -221,7 +222,7 @@ status objective_set_target(objective *o, int t, const float *features, act_shap
         return ST_ERROR;
     memcpy(tm->target, features, n * sizeof *features);
     tm->target_shape = s;
-    if (kind == LOSS_INVERT) {
+    if (kind == LOSS_INVERT && !tm->norm_fixed) {
         tm->target_norm2 = vec_dot(features, features, n);
         if (!(tm->target_norm2 > 0) || !isfinite(tm->target_norm2)) {
             tm->target_shape.c = 0;
@@ -230,6 +231,24 @@ status objective_set_target(objective *o, int t, const float *features, act_shap
     }
     if (kind == LOSS_GUIDE)
         return reserve(&o->work, &o->work_len, loss_guided_work(act_positions(s)), tm->label);
+    return ST_OK;
+}
+
+status objective_set_target_norm(objective *o, int t, double norm2)
+{
+    term *tm = &o->terms[t];
+    if (tm->spec.kind != LOSS_INVERT)
+        return error_set(tm->label, "this loss takes no target norm");
+    if (norm2 == 0) {
+        tm->norm_fixed = false;
+        if (tm->target_shape.c)
+            tm->target_norm2 = vec_dot(tm->target, tm->target, act_size(tm->target_shape));
+        return ST_OK;
+    }
+    if (!(norm2 > 0) || !isfinite(norm2))
+        return error_set(tm->label, "the target's features are all zero or not finite");
+    tm->norm_fixed = true;
+    tm->target_norm2 = norm2;
     return ST_OK;
 }
 
@@ -280,8 +299,9 @@ void objective_begin(objective *o)
     o->gram_mode = GRAM_LOCAL;
 }
 
-/* Whether term tm can take an activation of shape s; errors name the term. */
-static status check_term(const term *tm, act_shape s)
+/* Whether term tm can take an activation of shape s, a crop of a layer of
+ * shape `whole`; errors name the term. */
+static status check_term(const term *tm, act_shape s, act_shape whole)
 {
     const loss_term *sp = &tm->spec;
     if (kind_has_channel(sp->kind) && sp->channel >= s.c)
@@ -289,9 +309,9 @@ static status check_term(const term *tm, act_shape s)
                          sp->channel, s.c);
     switch (sp->kind) {
     case LOSS_NEURON:
-        if (sp->x >= s.w || sp->y >= s.h)
+        if (sp->x >= whole.w || sp->y >= whole.h)
             return error_set(tm->label, "unit (%d, %d) is outside the layer's %d×%d positions",
-                             sp->x, sp->y, s.w, s.h);
+                             sp->x, sp->y, whole.w, whole.h);
         return ST_OK;
     case LOSS_INVERT:
     case LOSS_CONTENT:
@@ -323,14 +343,17 @@ static status check_term(const term *tm, act_shape s)
 
 /* Checks each term (all, or only the style terms) and its layer's shape:
  * the Gram pass needs the style layers' activations only. */
-static status check_inputs(const objective *o, const act_shape *shapes, bool style_only)
+static status check_inputs(const objective *o, const act_shape *shapes, const act_cell *cells,
+                           bool style_only)
 {
     for (int t = 0; t < o->term_count; t++) {
         const term *tm = &o->terms[t];
         if (style_only && tm->spec.kind != LOSS_STYLE)
             continue;
-        if (check_shape(o->layers[tm->layer], shapes[tm->layer]) != ST_OK ||
-            check_term(tm, shapes[tm->layer]) != ST_OK)
+        act_shape s = shapes[tm->layer], whole = cells ? cells[tm->layer].whole : s;
+        if (check_shape(o->layers[tm->layer], s) != ST_OK ||
+            (cells && check_shape(o->layers[tm->layer], whole) != ST_OK) ||
+            check_term(tm, s, whole) != ST_OK)
             return ST_ERROR;
     }
     return ST_OK;
@@ -340,7 +363,7 @@ status objective_gram_accumulate(objective *o, const float *const *acts, const a
 {
     if (o->gram_mode == GRAM_GLOBAL)
         return error_set("objective", "Gram accumulated after objective_gram_finish");
-    if (check_inputs(o, shapes, true) != ST_OK)
+    if (check_inputs(o, shapes, NULL, true) != ST_OK)
         return ST_ERROR;
     for (int t = 0; t < o->term_count; t++) {
         term *tm = &o->terms[t];
@@ -374,26 +397,37 @@ status objective_gram_finish(objective *o)
     return ST_OK;
 }
 
-/* Adds term tm's value on activation a (shape s) to tm->value and
- * scale·∂S/∂a to seed. */
-static void evaluate_term(objective *o, term *tm, const float *a, act_shape s, float *seed)
+/* i − i0 modulo n, in [0, n). */
+static int wrap_offset(int i, int i0, int n) { return ((i - i0) % n + n) % n; }
+
+/* Adds term tm's value on activation a (shape s; the crop `cell` of its
+ * layer) to tm->value and scale·∂S/∂a to seed. */
+static void evaluate_term(objective *o, term *tm, const float *a, act_shape s, act_cell cell,
+                          float *seed)
 {
     const loss_term *sp = &tm->spec;
     double scale = tm->sign * sp->weight;
     size_t n = act_size(s), positions = act_positions(s);
+    /* The crop's share of the layer's positions: a mean over the crop times
+     * f = HW_crop / HW_whole is the crop's share of the whole layer's mean. */
+    double f = (double)positions / (double)act_positions(cell.whole);
     double v = 0;
     switch (sp->kind) {
     case LOSS_CLASS:
     case LOSS_CHANNEL:
-        v = loss_channel_mean(a, s, sp->channel, scale, seed);
+        v = f * loss_channel_mean(a, s, sp->channel, f * scale, seed);
         break;
-    case LOSS_LOGPROB:
+    case LOSS_LOGPROB: /* only on a whole layer (the engine refuses it tiled) */
         v = loss_log_softmax(a, s, sp->channel, scale, seed);
         break;
-    case LOSS_NEURON:
-        v = loss_neuron(a, s, sp->channel, sp->x < 0 ? s.w / 2 : sp->x,
-                        sp->y < 0 ? s.h / 2 : sp->y, scale, seed);
+    case LOSS_NEURON: {
+        /* The unit in whole-layer coordinates; only the crop that holds it. */
+        int x = wrap_offset(sp->x < 0 ? cell.whole.w / 2 : sp->x, cell.x0, cell.whole.w);
+        int y = wrap_offset(sp->y < 0 ? cell.whole.h / 2 : sp->y, cell.y0, cell.whole.h);
+        if (x < s.w && y < s.h)
+            v = loss_neuron(a, s, sp->channel, x, y, scale, seed);
         break;
+    }
     case LOSS_INVERT:
         v = loss_inversion(a, tm->target, n, tm->target_norm2, scale, seed);
         break;
@@ -418,18 +452,26 @@ static void evaluate_term(objective *o, term *tm, const float *a, act_shape s, f
     tm->value += v;
 }
 
-status objective_evaluate(objective *o, const float *const *acts, const act_shape *shapes,
-                          float *const *seeds)
+status objective_evaluate_cell(objective *o, const float *const *acts, const act_shape *shapes,
+                               const act_cell *cells, float *const *seeds)
 {
     if (o->gram_mode == GRAM_ACCUMULATING)
         return error_set("objective", "objective_evaluate before objective_gram_finish");
-    if (check_inputs(o, shapes, false) != ST_OK)
+    if (check_inputs(o, shapes, cells, false) != ST_OK)
         return ST_ERROR;
     for (int l = 0; l < o->layer_count; l++)
         memset(seeds[l], 0, act_size(shapes[l]) * sizeof(float));
     for (int t = 0; t < o->term_count; t++) {
         term *tm = &o->terms[t];
-        evaluate_term(o, tm, acts[tm->layer], shapes[tm->layer], seeds[tm->layer]);
+        act_shape s = shapes[tm->layer];
+        act_cell cell = cells ? cells[tm->layer] : (act_cell){0, 0, s};
+        evaluate_term(o, tm, acts[tm->layer], s, cell, seeds[tm->layer]);
     }
     return ST_OK;
+}
+
+status objective_evaluate(objective *o, const float *const *acts, const act_shape *shapes,
+                          float *const *seeds)
+{
+    return objective_evaluate_cell(o, acts, shapes, NULL, seeds);
 }

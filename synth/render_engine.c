@@ -61,12 +61,13 @@ struct render_engine {
     int *style_net, nstyle;    /* net layers of STYLE terms */
     int *target_net, ntarget;  /* net layers of CONTENT and INVERT terms */
     bool *layer_style, *layer_target; /* per objective layer */
-    bool has_style, has_target;
+    bool has_style, has_target, has_invert;
 
     /* values reported per evaluation: terms, then "reg" */
     int nvalues;
     const char **labels;
     double *values;
+    double *norm2;             /* per term: tiled INVERT's ‖Φ(target)‖² */
 
     /* ---- the octave ---- */
     bool begun;
@@ -78,6 +79,7 @@ struct render_engine {
     float *params, *image, *d_image, *seen, *d_seen, *target_seen;
     const image *target;
     bool targets_ready;
+    bool norms_ready;     /* tiled INVERT: the whole target's ‖Φ‖² set this octave */
     size_t evaluations;
     bool nonfinite;       /* the last evaluation's value or gradient */
 
@@ -85,6 +87,8 @@ struct render_engine {
     int grid_oy, grid_ox; /* drawn each step when grid_random */
     bool grid_random;
     axis_cells cy, cx;
+    window_plan nplan;    /* tiled INVERT's norm pass: margins as wide as the target */
+    axis_cells ny, nx;    /* layers' receptive fields (when the windows allow it) */
     window_buf wb;
     image gnet;           /* nh×nw input gradient as an image */
     image gwin;           /* wh×ww, fit mode: the resize's adjoint */
@@ -93,6 +97,8 @@ struct render_engine {
     tensor *seeds;        /* per layer, wshape */
     float **crop_act, **crop_seed; /* per layer, wshape-sized */
     act_shape *cshape;    /* per layer: the current cell's crop */
+    act_shape *whole;     /* per layer: the activation's shape on the whole seen image */
+    act_cell *ccell;      /* per layer: where the current cell's crop lies in it */
     const float **acts;   /* per layer: what the objective reads */
     float **seedp;        /* per layer: where it writes */
 };
@@ -135,6 +141,32 @@ static status layers_fit(render_engine *e, int h, int w, act_shape *shapes)
     return ST_OK;
 }
 
+/* What a tiled run cannot split into windows (errors name --tile): a layer
+ * with no spatial extent at H×W (1×1: global pooling, Gemm), whose values
+ * each see the whole image; a LOGPROB term, whose log-softmax of whole-layer
+ * channel means is not a sum over cells. logprob: only once the windows
+ * are known to fit (a fixed-size classifier is resized, untiled). */
+static status check_tileable(render_engine *e, int H, int W, bool logprob)
+{
+    for (int l = 0; l < e->nl; l++) {
+        int ndim;
+        int64_t shape[TENSOR_MAX_DIMS];
+        act_shape s;
+        if (net_layer_shape(e->m, e->net_layer[l], H, W, &ndim, shape) == ST_OK &&
+            shape_of(e, l, ndim, shape, &s) == ST_OK && s.h == 1 && s.w == 1)
+            return error_set("--tile", "layer '%s' has no spatial extent (each of its %d values "
+                             "sees the whole image, no window does); run it without --tile",
+                             net_layer_name(e->m, e->net_layer[l]), s.c);
+    }
+    error_clear();
+    for (int t = 0; logprob && t < objective_term_count(e->obj); t++)
+        if (objective_term_kind(e->obj, t) == LOSS_LOGPROB)
+            return error_set("--tile", "%s: the log-softmax of the whole image's scores is not a "
+                             "sum over windows; run it without --tile",
+                             objective_term_label(e->obj, t));
+    return ST_OK;
+}
+
 /* Chooses the windows for an H×W image. */
 static status plan_windows(render_engine *e, int H, int W, window_plan *p)
 {
@@ -147,6 +179,8 @@ static status plan_windows(render_engine *e, int H, int W, window_plan *p)
                 return error_set("--tile", "layer '%s' is not a feature map with a receptive "
                                  "field; run it without --tile",
                                  net_layer_name(e->m, e->net_layer[l]));
+        if (check_tileable(e, H, W, false) != ST_OK)
+            return ST_ERROR;
         int t = tile / S * S;
         int margin = imax(S, tile / 16 / S * S);
         if (t - 2 * margin < 2 * S)
@@ -159,7 +193,7 @@ static status plan_windows(render_engine *e, int H, int W, window_plan *p)
     }
     error_clear();
     if (layers_fit(e, p->nh, p->nw, NULL) == ST_OK)
-        return ST_OK;
+        return p->tiled ? check_tileable(e, H, W, true) : ST_OK;
     /* A model of any size that fits a large image: this one is too small. */
     if (layers_fit(e, 1024, 1024, NULL) == ST_OK) {
         char why[256];
@@ -309,12 +343,22 @@ static status forward_window(render_engine *e, const window_plan *p, window_buf 
     return net_forward(e->s, &w->x, 1, layers, nlayers, &fo);
 }
 
+/* The index in the whole layer (n positions, stride S) of position i of a
+ * window starting at pixel ws: the centres off + k·S of both lattices meet
+ * at k = i + ws/S; modulo n when the windows wrap. */
+static int whole_index(int i, int ws, double S, int n, bool wrap)
+{
+    int k = i + (int)lround(ws / S);
+    return wrap ? wrap_index(k, n) : k;
+}
+
 /* Points acts[l] at objective layer l's share of the last forward for the
  * cell (cy, cx) (a copy of the crop when the cell is not the whole window),
- * and sets cshape[l]. Layers not in `want` (NULL: all) get NULL. */
+ * and sets cshape[l] and, when `cells` is not NULL, cells[l] (the crop's
+ * place in e->whole[l]). Layers not in `want` (NULL: all) get NULL. */
 static status crop_cell(render_engine *e, const window_plan *p, const axis_cells *ay, int iy,
                         const axis_cells *ax, int ix, const bool *want, const float **acts,
-                        act_shape *cshape, float **crop_buf)
+                        act_shape *cshape, act_cell *cells, float **crop_buf)
 {
     for (int l = 0; l < e->nl; l++) {
         acts[l] = NULL;
@@ -332,6 +376,13 @@ static status crop_cell(render_engine *e, const window_plan *p, const axis_cells
             cell_positions(ax->a[ix], ax->b[ix], ax->ws[ix], p->W, p->circular, e->rf[l].offset[1],
                            (double)e->rf[l].stride[1], s.w, &x0, &x1);
         cshape[l] = (act_shape){s.c, y1 - y0, x1 - x0};
+        if (cells) {
+            act_shape w = e->whole[l];
+            cells[l] = (act_cell){
+                .y0 = whole_index(y0, ay->ws[iy], (double)e->rf[l].stride[0], w.h, p->circular),
+                .x0 = whole_index(x0, ax->ws[ix], (double)e->rf[l].stride[1], w.w, p->circular),
+                .whole = w};
+        }
         if (y0 == 0 && y1 == s.h && x0 == 0 && x1 == s.w) {
             acts[l] = t->data;
             continue;
@@ -380,15 +431,18 @@ status render_engine_create(const render_engine_config *c, render_engine **out)
     e->layer_target = alloc_array((size_t)nl, sizeof *e->layer_target, "render");
     e->labels = alloc_array((size_t)e->nvalues, sizeof *e->labels, "render");
     e->values = alloc_array((size_t)e->nvalues, sizeof *e->values, "render");
+    e->norm2 = alloc_array((size_t)e->nvalues, sizeof *e->norm2, "render");
     e->wshape = alloc_array((size_t)nl, sizeof *e->wshape, "render");
     e->cshape = alloc_array((size_t)nl, sizeof *e->cshape, "render");
+    e->whole = alloc_array((size_t)nl, sizeof *e->whole, "render");
+    e->ccell = alloc_array((size_t)nl, sizeof *e->ccell, "render");
     e->seeds = alloc_array((size_t)nl, sizeof *e->seeds, "render");
     e->crop_act = alloc_array((size_t)nl, sizeof *e->crop_act, "render");
     e->crop_seed = alloc_array((size_t)nl, sizeof *e->crop_seed, "render");
     e->acts = alloc_array((size_t)nl, sizeof *e->acts, "render");
     e->seedp = alloc_array((size_t)nl, sizeof *e->seedp, "render");
     if (!e->net_layer || !e->rf || !e->rf_ok || !e->style_net || !e->target_net || !e->layer_style ||
-        !e->layer_target || !e->labels || !e->values || !e->wshape || !e->cshape || !e->seeds ||
+        !e->layer_target || !e->labels || !e->values || !e->norm2 || !e->wshape || !e->cshape || !e->whole || !e->ccell || !e->seeds ||
         !e->crop_act || !e->crop_seed || !e->acts || !e->seedp)
         goto fail;
     e->stride = 1;
@@ -412,6 +466,7 @@ status render_engine_create(const render_engine_config *c, render_engine **out)
             e->layer_target[l] = e->has_target = true;
             e->target_net[e->ntarget++] = e->net_layer[l];
         }
+        e->has_invert |= k == LOSS_INVERT;
     }
     e->labels[nt] = "reg";
     if (net_session_create(e->m, &e->s) != ST_OK)
@@ -448,6 +503,8 @@ static void end_octave(render_engine *e)
     }
     axis_free(&e->cy);
     axis_free(&e->cx);
+    axis_free(&e->ny);
+    axis_free(&e->nx);
     e->target = NULL;
     e->begun = false;
 }
@@ -468,8 +525,11 @@ void render_engine_free(render_engine *e)
     free(e->layer_target);
     free(e->labels);
     free(e->values);
+    free(e->norm2);
     free(e->wshape);
     free(e->cshape);
+    free(e->whole);
+    free(e->ccell);
     free(e->seeds);
     free(e->crop_act);
     free(e->crop_seed);
@@ -496,9 +556,28 @@ static status alloc_windows(render_engine *e)
         image_alloc(&e->gnet, p->nw, p->nh, "render") != ST_OK ||
         (p->fit && image_alloc(&e->gwin, p->ww, p->wh, "render") != ST_OK) ||
         layers_fit(e, p->nh, p->nw, e->wshape) != ST_OK ||
+        (p->tiled && layers_fit(e, e->Hs, e->Ws, e->whole) != ST_OK) ||
         axis_alloc(&e->cy, axis_cell_capacity(p, e->Hs, p->wh)) != ST_OK ||
         axis_alloc(&e->cx, axis_cell_capacity(p, e->Ws, p->ww)) != ST_OK)
         return ST_ERROR;
+    if (!p->tiled) /* one window: the whole seen image (or its fitted copy) */
+        memcpy(e->whole, e->wshape, (size_t)e->nl * sizeof *e->whole);
+    if (p->tiled && e->has_invert) {
+        /* A position whose centre is in a cell sees only its window when the
+         * margin covers half its receptive field, plus a stride (a last cell
+         * longer than the core, its window kept inside the image). */
+        int S = e->stride, field = 0;
+        for (int l = 0; l < e->nl; l++)
+            if (e->layer_target[l])
+                field = imax(field, (int)imax((int)e->rf[l].size[0], (int)e->rf[l].size[1]));
+        int m = ((field + 1) / 2 + S - 1) / S * S + S;
+        e->nplan = *p;
+        if ((p->wh >= e->Hs || p->wh - 2 * m >= 2 * S) && (p->ww >= e->Ws || p->ww - 2 * m >= 2 * S))
+            e->nplan.margin = imax(p->margin, m);
+        if (axis_alloc(&e->ny, axis_cell_capacity(&e->nplan, e->Hs, p->wh)) != ST_OK ||
+            axis_alloc(&e->nx, axis_cell_capacity(&e->nplan, e->Ws, p->ww)) != ST_OK)
+            return ST_ERROR;
+    }
     int64_t xshape[4] = {1, 3, p->nh, p->nw};
     if (tensor_alloc(&e->dx, 4, xshape) != ST_OK)
         return ST_ERROR;
@@ -557,7 +636,7 @@ status render_engine_begin(render_engine *e, int width, int height, const image 
                 e->params[i] += range.center[0];
     }
     e->evaluations = 0;
-    e->targets_ready = false;
+    e->targets_ready = e->norms_ready = false;
     e->begun = true;
     layout_cells(e);
     return ST_OK;
@@ -574,7 +653,7 @@ status render_engine_set_target_image(render_engine *e, const image *target)
         return error_set("render", "target image is %dx%d, the octave %dx%d", target->width,
                          target->height, e->W, e->H);
     e->target = target;
-    e->targets_ready = false;
+    e->targets_ready = e->norms_ready = false;
     return ST_OK;
 }
 
@@ -587,16 +666,64 @@ static void layout_cells(render_engine *e)
     axis_layout(&e->plan, e->Ws, e->plan.ww, e->grid_ox, e->stride, &e->cx);
 }
 
+/* Runs the network on the window of cell (iy, ix) of the plan p (cells ay,
+ * ax) over src (3×Hs×Ws: the seen image or target) up to the given net
+ * layers, and crops the objective layers in `want` (NULL: all) into
+ * e->acts, e->cshape, e->ccell. */
+static status forward_cell(render_engine *e, const window_plan *p, const axis_cells *ay,
+                           const axis_cells *ax, const float *src, int iy, int ix, const int *layers,
+                           int nlayers, const bool *want, bool for_backward)
+{
+    status st = forward_window(e, p, &e->wb, src, ay->ws[iy], ax->ws[ix], layers, nlayers,
+                               for_backward);
+    if (st != ST_OK)
+        return st;
+    return crop_cell(e, p, ay, iy, ax, ix, want, e->acts, e->cshape, e->ccell, e->crop_act);
+}
+
+/* INVERT terms, once per octave: tiled, S = ‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖² of
+ * the whole seen target, the norm Σ over cells of ‖crop‖² (the cells
+ * partition each layer's positions) on the norm pass's grid at 0, whose
+ * margins make each crop the whole image's features where the tile allows;
+ * one window: each target's own norm. */
+static status set_target_norms(render_engine *e, bool cells)
+{
+    int nt = objective_term_count(e->obj);
+    for (int t = 0; t < nt; t++)
+        e->norm2[t] = 0;
+    if (cells) {
+        axis_layout(&e->nplan, e->Hs, e->nplan.wh, 0, e->stride, &e->ny);
+        axis_layout(&e->nplan, e->Ws, e->nplan.ww, 0, e->stride, &e->nx);
+    }
+    for (int iy = 0; cells && iy < e->ny.n; iy++)
+        for (int ix = 0; ix < e->nx.n; ix++) {
+            if (interrupt_signal)
+                return ST_INTERRUPTED;
+            status st = forward_cell(e, &e->nplan, &e->ny, &e->nx, e->target_seen, iy, ix,
+                                     e->target_net, e->ntarget, e->layer_target, false);
+            if (st != ST_OK)
+                return st;
+            for (int t = 0; t < nt; t++) {
+                int l = objective_term_layer(e->obj, t);
+                if (objective_term_kind(e->obj, t) == LOSS_INVERT)
+                    e->norm2[t] += vec_dot(e->acts[l], e->acts[l], act_size(e->cshape[l]));
+            }
+        }
+    for (int t = 0; t < nt; t++)
+        if (objective_term_kind(e->obj, t) == LOSS_INVERT &&
+            objective_set_target_norm(e->obj, t, e->norm2[t]) != ST_OK)
+            return ST_ERROR;
+    e->norms_ready = true;
+    return ST_OK;
+}
+
 /* Sets the CONTENT and INVERT targets from the target image's window. */
 static status set_targets(render_engine *e, int iy, int ix)
 {
-    status st = forward_window(e, &e->plan, &e->wb, e->target_seen, e->cy.ws[iy], e->cx.ws[ix],
-                               e->target_net, e->ntarget, false);
+    status st = forward_cell(e, &e->plan, &e->cy, &e->cx, e->target_seen, iy, ix, e->target_net, e->ntarget, e->layer_target,
+                             false);
     if (st != ST_OK)
         return st;
-    if (crop_cell(e, &e->plan, &e->cy, iy, &e->cx, ix, e->layer_target, e->acts, e->cshape,
-                  e->crop_act) != ST_OK)
-        return ST_ERROR;
     for (int t = 0; t < objective_term_count(e->obj); t++) {
         loss_kind k = objective_term_kind(e->obj, t);
         int l = objective_term_layer(e->obj, t);
@@ -614,13 +741,11 @@ static status accumulate_grams(render_engine *e)
         for (int ix = 0; ix < e->cx.n; ix++) {
             if (interrupt_signal)
                 return ST_INTERRUPTED;
-            status st = forward_window(e, &e->plan, &e->wb, e->seen, e->cy.ws[iy], e->cx.ws[ix],
-                                       e->style_net, e->nstyle, false);
+            status st = forward_cell(e, &e->plan, &e->cy, &e->cx, e->seen, iy, ix, e->style_net, e->nstyle, e->layer_style,
+                                     false);
             if (st != ST_OK)
                 return st;
-            if (crop_cell(e, &e->plan, &e->cy, iy, &e->cx, ix, e->layer_style, e->acts, e->cshape,
-                          e->crop_act) != ST_OK ||
-                objective_gram_accumulate(e->obj, e->acts, e->cshape) != ST_OK)
+            if (objective_gram_accumulate(e->obj, e->acts, e->cshape) != ST_OK)
                 return ST_ERROR;
         }
     return objective_gram_finish(e->obj);
@@ -665,14 +790,12 @@ static status evaluate_cell(render_engine *e, int iy, int ix)
 {
     const window_plan *p = &e->plan;
     int wy = e->cy.ws[iy], wx = e->cx.ws[ix];
-    status st = forward_window(e, p, &e->wb, e->seen, wy, wx, e->net_layer, e->nl, true);
+    status st = forward_cell(e, p, &e->cy, &e->cx, e->seen, iy, ix, e->net_layer, e->nl, NULL, true);
     if (st != ST_OK)
         return st;
-    if (crop_cell(e, p, &e->cy, iy, &e->cx, ix, NULL, e->acts, e->cshape, e->crop_act) != ST_OK)
-        return ST_ERROR;
     for (int l = 0; l < e->nl; l++)
         e->seedp[l] = e->acts[l] == e->crop_act[l] ? e->crop_seed[l] : e->seeds[l].data;
-    if (objective_evaluate(e->obj, e->acts, e->cshape, e->seedp) != ST_OK)
+    if (objective_evaluate_cell(e->obj, e->acts, e->cshape, e->ccell, e->seedp) != ST_OK)
         return ST_ERROR;
     scatter_seeds(e, iy, ix);
     if ((st = net_backward(e->s, e->net_layer, e->seeds, e->nl, NULL, &e->dx)) != ST_OK)
@@ -708,9 +831,11 @@ status render_engine_evaluate(render_engine *e, const float *params, float *grad
     bool static_targets = !e->transform_random && !cells;
     if (e->has_target && !(static_targets && e->targets_ready))
         reg_transform_forward(T, e->target->data, e->target_seen);
+    status st;
+    if (e->has_invert && !e->norms_ready && (st = set_target_norms(e, cells)) != ST_OK)
+        return st;
     objective_begin(e->obj);
     memset(e->d_seen, 0, e->nseen * sizeof(float));
-    status st;
     if (e->has_style && cells && (st = accumulate_grams(e)) != ST_OK)
         return st;
     for (int iy = 0; iy < e->cy.n; iy++)
@@ -858,7 +983,7 @@ static status visit_cells(render_engine *e, const image *im, const bool *want, c
             }
             if ((st = forward_window(e, &p, &w, im->data, ay.ws[iy], ax.ws[ix], layers, n, false)) != ST_OK)
                 goto done;
-            if (crop_cell(e, &p, &ay, iy, &ax, ix, want, acts, shapes, crops) != ST_OK) {
+            if (crop_cell(e, &p, &ay, iy, &ax, ix, want, acts, shapes, NULL, crops) != ST_OK) {
                 st = ST_ERROR;
                 goto done;
             }

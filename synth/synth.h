@@ -279,8 +279,14 @@ void gram_backward(const float *dgram, const float *f, int c, size_t positions, 
  *     forward(input, names) → acts[l], shapes[l]
  *     objective_begin(o); objective_evaluate(o, acts, shapes, seeds)
  *     backward(seeds at names) → ∂value/∂input;  objective_value(o)
- * Tiled evaluation: objective_begin once per step, then objective_evaluate
- * per tile; values add up over tiles. Style terms need the Gram of the whole
+ * Tiled evaluation: objective_begin once per step, then
+ * objective_evaluate_cell per tile, each activation a crop of its whole
+ * layer (act_cell); values add up over tiles to the untiled ones: a channel
+ * mean (CLASS, CHANNEL) is the crop's sum over the whole layer's H·W, a
+ * NEURON unit is in whole-layer coordinates and counts in the one crop that
+ * holds it, and INVERT divides by the whole target's ‖Φ‖²
+ * (objective_set_target_norm). LOGPROB is not a sum over positions: only
+ * whole layers. Style terms need the Gram of the whole
  * image, so with tiles they take two passes: per tile forward and
  * objective_gram_accumulate; once objective_gram_finish (the style values
  * and dG); then per tile forward, objective_evaluate (the style seeds use
@@ -336,6 +342,10 @@ const char *objective_layer_name(const objective *o, int layer);
 status objective_set_target(objective *o, int t, const float *features, act_shape s);
 status objective_set_style(objective *o, int t, int count, const float *const *grams,
                            const double *blend, int c);
+/* INVERT with its target given tile by tile: S = ‖a − t‖² / norm2 with
+ * norm2 > 0 the whole target's ‖t‖², kept across objective_set_target
+ * (whose tile may then be all zero); 0: back to each target's own ‖t‖². */
+status objective_set_target_norm(objective *o, int t, double norm2);
 
 /* One step: objective_begin, [tiled style: gram_accumulate × tiles,
  * gram_finish], evaluate × tiles. acts[l], shapes[l], seeds[l] for each of
@@ -344,14 +354,23 @@ status objective_set_style(objective *o, int t, int count, const float *const *g
  * objective_gram_accumulate reads only the style terms' layers (acts[l] of
  * other layers may be NULL). Errors, naming the term: a shape that does not
  * fit it (channel or unit out of range, target or Gram of another shape), a
- * missing target, calls out of this order.
- * With tiles, INVERT divides by ‖target‖² of the target it was given (the
- * tile's), not of the whole image. */
+ * missing target, calls out of this order. */
 void objective_begin(objective *o);
 status objective_gram_accumulate(objective *o, const float *const *acts, const act_shape *shapes);
 status objective_gram_finish(objective *o);
 status objective_evaluate(objective *o, const float *const *acts, const act_shape *shapes,
                           float *const *seeds);
+/* Where a tile's activation (shape s) lies in its layer: positions
+ * [y0, y0 + s.h) × [x0, x0 + s.w) of the layer's `whole` shape, taken
+ * modulo whole.h, whole.w (windows that wrap around a periodic image). */
+typedef struct {
+    int y0, x0;
+    act_shape whole;
+} act_cell;
+/* objective_evaluate on tiles: cells[l] places acts[l] in layer l (a NEURON
+ * unit is checked against the whole layer); cells NULL: whole layers. */
+status objective_evaluate_cell(objective *o, const float *const *acts, const act_shape *shapes,
+                               const act_cell *cells, float *const *seeds);
 double objective_value(const objective *o);                /* Σ direction·weight·S */
 double objective_term_value(const objective *o, int t);    /* S_t since begin */
 /* direction_t · weight_t · S_t: term t's share of objective_value. */
@@ -443,9 +462,14 @@ bool optim_converged(const optimizer *o); /* LBFGS found no descent: steps are n
  * iteration; each cell is evaluated inside a tile×tile window that adds a
  * margin of context around it (tile/16, a multiple of the deepest layer's
  * stride), and a layer position belongs to the cell that holds its
- * receptive field's centre. The tiled objective is the sum over cells; away
- * from cell borders (by more than the receptive field less the margin) its
- * gradient equals the untiled one. Memory follows the window, not the image.
+ * receptive field's centre. The tiled objective is the sum over cells of
+ * each cell's share of the whole-image terms (see the objective: means over
+ * the whole layer's positions, a unit in whole-layer coordinates, INVERT
+ * over the whole target's norm, computed once per octave); away from cell
+ * borders (by more than the receptive field less the margin) its value and
+ * gradient equal the untiled ones. What a window cannot see as the whole
+ * image does is refused tiled ("--tile: ..."): a layer with no spatial
+ * extent (1×1: logits after global pooling, Gemm) and LOGPROB terms. Memory follows the window, not the image.
  * Style terms take two passes (the Gram of the whole image first, see the
  * objective); CONTENT and INVERT targets are recomputed per window from the
  * target image seen through the same transform.
@@ -567,13 +591,13 @@ typedef struct {
     render_options run;
     char *input;       /* --input FILE */
     char *layer;       /* --layer L */
-    int channel;       /* --channel C: dream on one channel (maximise its ½Σa²); −1 = all */
+    int channel;       /* --channel C: dream on one channel (maximise its mean); −1 = all */
     double step;       /* --step S: the normalized step, in 8-bit pixel levels */
     char *guide;       /* --guide FILE */
 } dream_options;
 
 /* DeepDream (Mordvintsev et al. 2015): maximise ½Σa² at a layer (or the
- * match with a guide image's features), normalized gradient steps of
+ * mean of one channel of it, or the match with a guide image's features), normalized gradient steps of
  * `step`/255, an octave pyramid whose detail (the change the dream made)
  * is carried up to each larger octave: octave k starts from
  * input_k + upsampled detail. Without --size the output has the input's

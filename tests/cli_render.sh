@@ -184,6 +184,10 @@ expect_fail 1 "image size: 20x15 is too small for this model" "$SYNTH" style --c
     --style "$E/style.jpg" --size 40 -o "$T/x.png"
 expect_fail 1 "--class: 12 is out of range (layer 'logits' has 10 classes)" "$SYNTH" classvis --model "$SMOOTH" --class 12 --size 32 \
     -o "$T/x.png"
+expect_fail 1 "--tile: layer 'logits' has no spatial extent" "$SYNTH" classvis --model "$SMOOTH" --class 2 \
+    --size 128 --tile 64 --iters 1 -o "$T/x.png"
+expect_fail 1 "--tile: logprob:act3: the log-softmax" "$SYNTH" classvis --model "$SMOOTH" --layer act3 --logprob \
+    --class 2 --size 128 --tile 64 --iters 1 -o "$T/x.png"
 expect_fail 1 "none.onnx: cannot open" "$SYNTH" classvis --model "$T/none.onnx" --class 1 -o "$T/x.png"
 [ -e "$T/x.png" ] && fail "no output after an error"
 

@@ -2,7 +2,8 @@
  * small smooth network, end to end from the params (pixels or Fourier
  * coefficients with decorrelation and a sigmoid) through the transform, the
  * windows and the preprocessing; the tiled gradient equals the untiled one
- * away from cell borders (also with circular pads, the windows wrapping); a tiled dream shows no seam where stitching
+ * away from cell borders for each kind of term (also with circular pads, the
+ * windows wrapping), and what windows cannot compute is refused tiled; a tiled dream shows no seam where stitching
  * separately dreamed tiles does; short runs whose objective falls by a
  * stated factor; the same seed gives the same image; errors.
  *
@@ -209,59 +210,77 @@ static void test_gradients(void)
 
 /* ---- tiles ----------------------------------------------------------------------- */
 
-/* The gradient of a dream on act3 with 64-pixel windows equals the untiled
+/* A term checked tiled against untiled: the grid origin (oy, ox) keeps a
+ * NEURON unit away from cell borders; `unit_far`: the untiled gradient's
+ * largest value lies far from them, and the values must agree too (a unit
+ * far from borders sees the same context in its window); `invert`: the
+ * term gets a target image. */
+typedef struct {
+    loss_term term;
+    int oy, ox;
+    bool unit_far, invert;
+} tiled_case;
+
+/* The gradient of the term on act3 with 64-pixel windows equals the untiled
  * one at pixels farther than the receptive field from every interior cell
- * border; near borders it differs (the windows are really used). With
- * circular pads (tileable textures) the windows wrap around the image: the
- * same holds with the wrap seam at 0 = W as one more border and distances
- * measured around the torus. */
-static void check_tiled_equals_untiled(bool circular)
+ * border; near borders it differs (the windows are really used) for terms
+ * on every position. With circular pads (tileable textures) the windows
+ * wrap around the image: the same holds with the wrap seam at 0 = W as one
+ * more border and distances measured around the torus. */
+static void check_tiled_equals_untiled(const tiled_case *tc, bool circular)
 {
     net_model *m = open_smooth();
     objective *o = NULL;
     REQUIRE(objective_create(&o) == ST_OK);
-    REQUIRE(objective_add(o, &(loss_term){.kind = LOSS_DREAM, .layer = "act3", .weight = 1}) == ST_OK);
+    REQUIRE(objective_add(o, &tc->term) == ST_OK);
     int layer;
     net_receptive_field rf;
     REQUIRE(net_layer_find(m, "act3", &layer) == ST_OK && net_layer_receptive_field(m, layer, &rf) == ST_OK);
     /* By hand: conv 3 → pool 4 (stride 2, centre 0.5) → conv 8 → pool 10
      * (stride 4, centre 1.5) → conv 18. Free input sizes must not hide it. */
     CHECK(rf.size[0] == 18 && rf.size[1] == 18 && rf.stride[0] == 4 && rf.offset[0] == 1.5);
-    const int W = 160, H = 128, L[2] = {W, H};
-    image start = {0};
+    const int W = 160, H = 128, L[2] = {W, H}, origin[2] = {tc->ox, tc->oy};
+    image start = {0}, target = {0};
     random_image(&start, W, H, 21, 0, 1);
+    random_image(&target, W, H, 22, 0, 1);
     reg_options r;
     reg_options_default(&r);
     float *grads[2];
+    double f[2] = {0, 0};
     int borders[2][16], nb[2] = {0, 0}, margin = 0;
+    bool ok = true;
     for (int tiled = 0; tiled < 2; tiled++) {
         render_engine_config c = {.model = m, .obj = o, .reg = &r, .optim = optim_defaults(OPTIM_ADAM),
                                   .tile = tiled ? 64 : 0, .circular_padding = circular, .seed = 1};
         render_engine *e = NULL;
         REQUIRE(render_engine_create(&c, &e) == ST_OK && render_engine_begin(e, W, H, &start) == ST_OK);
+        if (tc->invert)
+            REQUIRE(render_engine_set_target_image(e, &target) == ST_OK);
         int wh, ww;
         render_engine_windows(e, &wh, &ww, &margin);
-        render_engine_set_grid(e, 8, 8);
+        render_engine_set_grid(e, tc->oy, tc->ox);
         size_t n = render_engine_param_count(e);
         REQUIRE((grads[tiled] = alloc_array(n, sizeof(float), "test")));
-        double f;
-        REQUIRE(render_engine_evaluate(e, render_engine_params(e), grads[tiled], &f) == ST_OK);
+        status st = render_engine_evaluate(e, render_engine_params(e), grads[tiled], &f[tiled]);
+        if (st != ST_OK)
+            fprintf(stderr, "%s: %s\n", tiled ? "tiled" : "untiled", error_message());
+        ok = ok && st == ST_OK;
         render_engine_free(e);
         if (tiled) {
-            /* Interior cell borders of the grid at origin 8 with cores of
-             * 64 − 2·margin: 8, 8 + core, ... (and the wrap seam, 0). */
+            /* Interior cell borders of the grid at the origin with cores of
+             * 64 − 2·margin: o, o + core, ... (and the wrap seam, 0). */
             int core = 64 - 2 * margin;
             for (int a = 0; a < 2; a++) {
                 if (circular)
                     borders[a][nb[a]++] = 0;
-                for (int b = 8; b < L[a]; b += core)
+                for (int b = origin[a]; b < L[a]; b += core)
                     borders[a][nb[a]++] = b;
             }
         }
     }
-    double far = 0, near = 0, gmax = 0;
+    double far = 0, near = 0, gmax = 0, far_gmax = 0;
     size_t far_count = 0;
-    for (int c = 0; c < 3; c++)
+    for (int c = 0; ok && c < 3; c++)
         for (int y = 0; y < H; y++)
             for (int x = 0; x < W; x++) {
                 size_t i = ((size_t)c * H + y) * W + x;
@@ -277,19 +296,66 @@ static void check_tiled_equals_untiled(bool circular)
                 gmax = fmax(gmax, fabs(grads[0][i]));
                 if (dist > rf.size[0] && dist > rf.size[1]) {
                     far = fmax(far, d);
+                    far_gmax = fmax(far_gmax, fabs(grads[0][i]));
                     far_count++;
                 } else {
                     near = fmax(near, d);
                 }
             }
-    if (circular)
-        fprintf(stderr, "wrapped windows: far %.3g, near %.3g (max |g| %.3g), %zu far values\n", far,
-                near, gmax, far_count);
-    CHECK(far_count > 1000);
-    CHECK(far <= 1e-5 * gmax);
-    CHECK(near > 1e-3 * gmax);
+    fprintf(stderr, "%s%s: value %.6g untiled, %.6g tiled; gradient far %.3g, near %.3g (max |g| %.3g), "
+            "%zu far values\n", loss_kind_name(tc->term.kind), circular ? " (wrapped)" : "", f[0], f[1],
+            far, near, gmax, far_count);
+    CHECK(ok && far_count > 1000);
+    CHECK(gmax > 0 && far <= 1e-5 * gmax);
+    if (tc->unit_far) {
+        CHECK(far_gmax == gmax);
+        CHECK_NEAR(f[1], f[0], 1e-4 * fabs(f[0]));
+    } else {
+        CHECK(near > 1e-3 * gmax);
+    }
     free(grads[0]);
     free(grads[1]);
+    image_free(&start);
+    image_free(&target);
+    objective_free(o);
+    net_model_close(m);
+}
+
+/* Tiled, a term that a window cannot compute as the whole image would is
+ * refused when the octave begins, naming it; untiled, and with windows as
+ * large as the image, it runs. */
+static void check_tiled_refused(const loss_term *term, const char *named)
+{
+    net_model *m = open_smooth();
+    objective *o = NULL;
+    REQUIRE(objective_create(&o) == ST_OK && objective_add(o, term) == ST_OK);
+    reg_options r;
+    reg_options_default(&r);
+    image start = {0};
+    random_image(&start, 160, 128, 21, 0, 1);
+    const int tiles[3] = {64, 0, 160};
+    for (int k = 0; k < 3; k++) {
+        render_engine_config c = {.model = m, .obj = o, .reg = &r, .optim = optim_defaults(OPTIM_ADAM),
+                                  .tile = tiles[k], .seed = 1};
+        render_engine *e = NULL;
+        REQUIRE(render_engine_create(&c, &e) == ST_OK);
+        status st = render_engine_begin(e, 160, 128, &start);
+        if (tiles[k] == 64) {
+            CHECK(st == ST_ERROR);
+            CHECK(strstr(error_message(), "--tile") && strstr(error_message(), named));
+            fprintf(stderr, "refused: %s\n", error_message());
+        } else {
+            CHECK_OK(st);
+            size_t n = render_engine_param_count(e);
+            float *g = alloc_array(n, sizeof(float), "test");
+            double f = 0;
+            REQUIRE(g);
+            CHECK_OK(render_engine_evaluate(e, render_engine_params(e), g, &f));
+            CHECK(isfinite(f) && f != 0);
+            free(g);
+        }
+        render_engine_free(e);
+    }
     image_free(&start);
     objective_free(o);
     net_model_close(m);
@@ -297,8 +363,26 @@ static void check_tiled_equals_untiled(bool circular)
 
 static void test_tiled_equals_untiled(void)
 {
-    check_tiled_equals_untiled(false);
-    check_tiled_equals_untiled(true);
+    /* act3 of the 160×128 image is 16×40×32: its centre (20, 16) is the
+     * pixel (81.5, 65.5), 26 or more pixels from the lines of a grid at
+     * (36, 48) with 56-pixel cores; (8, 24) is (33.5, 97.5), as far from a
+     * grid at (8, 8). */
+    const tiled_case cases[] = {
+        {{.kind = LOSS_DREAM, .layer = "act3", .weight = 1}, 8, 8, false, false},
+        {{.kind = LOSS_CHANNEL, .layer = "act3", .weight = 1, .channel = 5}, 8, 8, false, false},
+        {{.kind = LOSS_CLASS, .layer = "act3", .weight = 1, .channel = 2}, 8, 8, false, false},
+        {{.kind = LOSS_INVERT, .layer = "act3", .weight = 1}, 8, 8, false, true},
+        {{.kind = LOSS_NEURON, .layer = "act3", .weight = 1, .channel = 3, .x = -1, .y = -1}, 36, 48, true, false},
+        {{.kind = LOSS_NEURON, .layer = "act3", .weight = 1, .channel = 3, .x = 8, .y = 24}, 8, 8, true, false},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        check_tiled_equals_untiled(&cases[k], false);
+        check_tiled_equals_untiled(&cases[k], true);
+    }
+    check_tiled_refused(&(loss_term){.kind = LOSS_CLASS, .layer = "logits", .weight = 1, .channel = 2},
+                        "'logits'");
+    check_tiled_refused(&(loss_term){.kind = LOSS_LOGPROB, .layer = "act3", .weight = 1, .channel = 2},
+                        "logprob:act3");
 }
 
 /* Mean |Δ| across the given vertical and horizontal lines, divided by the
