@@ -286,7 +286,8 @@ const option_table texture_table = {
     "bounds the memory. --tileable makes it wrap around (a 2x2 tiling shows no\n"
     "seam). Defaults: --size 256 (long side, the first style's aspect),\n"
     "--octaves 2 (--octave-scale 2), --iters 100 per octave, --param fourier\n"
-    "--decorrelate (with a sigmoid), Adam (--lr 0.05), the built-in network.",
+    "--decorrelate (with a sigmoid), Adam (--lr 0.05), the built-in network;\n"
+    "--tile 1024 (larger results run in 1024x1024 windows; --tile 0: one pass).",
     texture_specs,
     COUNT(texture_specs),
     0, 0, 0,

@@ -14,8 +14,10 @@ void texture_options_default(texture_options *o)
      * textures where pixel L-BFGS stays near noise on the built-in network. */
     o->reg.param = REG_PARAM_FOURIER;
     o->reg.decorrelate = true;
+    /* --tile 1024 as dream's: a result wider or taller than 1024 px runs in
+     * 1024×1024 windows (memory follows the window); smaller ones in one pass. */
     o->run = (render_options){.size = 256, .iters = 100, .octaves = 2, .octave_scale = 2,
-                              .optimizer = OPTIM_ADAM, .lr = 0.05};
+                              .tile = 1024, .optimizer = OPTIM_ADAM, .lr = 0.05};
     o->style_weight = 1000;
     o->style_scale = 1;
 }

@@ -744,14 +744,15 @@ typedef struct {
  * coarse to fine. The result is width×height, any size: larger than the
  * style (the style images keep their own scale: at the last octave they are
  * style_scale × their size, at octave k that times the octave's share of the
- * result) and larger than one network pass (--tile).
+ * result) and larger than one network pass (--tile, default 1024 as
+ * dream's: wider or taller results run in windows).
  *
  * tileable: the network's convolutions and pools pad circularly
  * (net_forward_opts.circular_padding), jitter rolls (--boundary wrap) and
  * the windows of --tile wrap around the image's edges, so the result is a
  * tile of a periodic texture: its 2×2 tiling shows no seam. --pad,
  * --scale-jitter and --rotate-jitter break the periodicity and are refused
- * with it (the TV penalty and the blur do not wrap).
+ * with it; the TV penalty and the blur wrap around too.
  *
  * match_histogram: the result's colours are matched to the style images'
  * (image_match_histogram). */

@@ -1,6 +1,6 @@
 # synth texture on the command line: the size rules (--width and --height,
-# one of them by the style's aspect, --size), larger than the style and
-# through --tile with --tileable, the PNG metadata, --help, and bad flags
+# one of them by the style's aspect, --size), the default --tile 1024,
+# larger than the style and through --tile with --tileable, the PNG metadata, --help, and bad flags
 # with one-line errors and the right exit codes, writing nothing.
 . "$(dirname "$0")/lib.sh"
 E=$SYNTH_SOURCE_DIR/docs/examples
@@ -19,6 +19,21 @@ png_size_is "$T/size.png" 40 30
 # larger than the style, tileable, through 64-pixel windows, two octaves
 expect_ok "$SYNTH" texture --style "$T/s.png" --width 160 --height 96 --tileable --tile 64 --iters 2 -o "$T/big.png"
 png_size_is "$T/big.png" 160 96
+
+# wider than the default --tile 1024: windows without asking. The tiled
+# objective (a sum over cells) differs from one pass at the deep layers, so
+# the logged loss tells them apart: the default's is --tile 1024's, not --tile 0's.
+for t in default 1024 0; do
+    set --
+    [ $t = default ] || set -- --tile $t
+    expect_ok "$SYNTH" texture --style "$T/s.png" --width 1100 --height 24 --octaves 1 --iters 1 "$@" \
+        --log-json "$T/tile_$t.json" -o "$T/tile_$t.png"
+    png_size_is "$T/tile_$t.png" 1100 24
+    sed 's/"seconds":[^}]*//' "$T/tile_$t.json" >"$T/tile_$t.loss"
+done
+cmp -s "$T/tile_default.loss" "$T/tile_1024.loss" || fail "texture's default tile is 1024"
+cmp -s "$T/tile_default.loss" "$T/tile_0.loss" && fail "--tile 0 runs one pass (another loss)"
+"$SYNTH" texture --help | grep -q -- "--tile 1024" || fail "--help gives the default --tile 1024"
 
 "$SYNTH" info "$T/big.png" >"$T/meta"
 grep -qF "synth.command: synth texture --style $T/s.png --width 160 --height 96 --tileable --tile 64 --iters 2 -o $T/big.png" \
