@@ -1,6 +1,7 @@
 # synth texture on the command line: the size rules (--width and --height,
 # one of them by the style's aspect, --size), the default --tile 1024,
-# larger than the style and through --tile with --tileable, the PNG metadata, --help, and bad flags
+# larger than the style and through --tile with --tileable, several styles
+# with --style-blend, an ONNX model, the PNG metadata, --help, and bad flags
 # with one-line errors and the right exit codes, writing nothing.
 . "$(dirname "$0")/lib.sh"
 E=$SYNTH_SOURCE_DIR/docs/examples
@@ -41,6 +42,35 @@ grep -qF "synth.command: synth texture --style $T/s.png --width 160 --height 96 
 grep -q '^synth.model: default$' "$T/meta" || fail "synth.model stored"
 grep -q '^synth.seed: 0$' "$T/meta" || fail "synth.seed stored"
 grep -q '^synth.version: ' "$T/meta" || fail "synth.version stored"
+
+# several styles with --style-blend; weights 1,0 are the first style alone
+# (same losses, same pixels)
+expect_ok "$SYNTH" texture --style "$E/style.jpg" --style "$T/s.png" --style-blend 2,1 --size 40 --octaves 1 \
+    --iters 2 -o "$T/blend.png"
+png_size_is "$T/blend.png" 40 40
+"$SYNTH" info "$T/blend.png" | grep -qF -- "--style $E/style.jpg --style $T/s.png --style-blend 2,1" \
+    || fail "the styles and blend stored in synth.command"
+for b in 10 1; do
+    set -- --style "$E/style.jpg"
+    [ $b = 10 ] && set -- "$@" --style "$T/s.png" --style-blend 1,0
+    expect_ok "$SYNTH" texture "$@" --size 40 --octaves 1 --iters 2 --log-json "$T/b$b.json" -o "$T/b$b.png"
+    sed 's/"seconds":[^}]*//' "$T/b$b.json" >"$T/b$b.loss"
+done
+cmp -s "$T/b10.loss" "$T/b1.loss" || fail "--style-blend 1,0 logs the single style's losses"
+if /usr/bin/python3 -c "import numpy, PIL" 2>/dev/null; then
+    /usr/bin/python3 -c "import sys, numpy as np; from PIL import Image
+sys.exit(not np.array_equal(*(np.asarray(Image.open(f)) for f in sys.argv[1:])))" "$T/b10.png" "$T/b1.png" \
+        || fail "--style-blend 1,0 gives the single style's pixels"
+fi
+
+# a committed ONNX model (conv/ReLU chain), by its own layer names
+VGG=$SYNTH_TEST_DATA/onnx/vgg_bn_opset9.onnx
+expect_ok "$SYNTH" texture --model "$VGG" --style-layers /body/Relu,/body/Relu_2 --style "$T/s.png" --width 40 \
+    --height 32 --octaves 1 --iters 2 -o "$T/onnx.png"
+png_size_is "$T/onnx.png" 40 32
+"$SYNTH" info "$T/onnx.png" >"$T/meta"
+grep -q '^synth.model: vgg_bn_opset9$' "$T/meta" || fail "synth.model names the ONNX model: $(grep synth.model "$T/meta")"
+grep -qF -- "--style-layers /body/Relu,/body/Relu_2" "$T/meta" || fail "the style layers stored in synth.command"
 
 expect_ok "$SYNTH" texture --help
 for flag in --style --width --height --tileable --match-histogram --style-scale --tile; do
