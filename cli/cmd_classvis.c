@@ -48,14 +48,16 @@ static status render(void *opts, cli_render *r, const render_callbacks *cb, imag
         snprintf(r->class_text, sizeof r->class_text, "%d %.300s", k, name);
     else
         snprintf(r->class_text, sizeof r->class_text, "%d", k);
-    if (!cli_quiet && name && *name)
-        fprintf(stderr, "synth: class %d (%s)\n", k, name);
-    else if (!cli_quiet)
-        fprintf(stderr, "synth: class %d\n", k);
     if (net_model_is_builtin(r->model))
         cli_note("the built-in network has random features and no classes: class K is channel K "
                  "of its last layer (use --model with a trained classifier for real classes)");
-    return render_classvis(opts, r->model, cb, out);
+    status st = render_classvis(opts, r->model, cb, out);
+    /* said once an image exists (not before a refusal: an error stays one line) */
+    if (st != ST_ERROR && !cli_quiet && name && *name)
+        fprintf(stderr, "synth: class %d (%s)\n", k, name);
+    else if (st != ST_ERROR && !cli_quiet)
+        fprintf(stderr, "synth: class %d\n", k);
+    return st;
 }
 
 int cmd_classvis(int argc, char **argv)
