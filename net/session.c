@@ -229,7 +229,8 @@ status net_forward(net_session *s, const tensor *inputs, int ninputs, const int 
             return error_set("session", "out of memory");
         s->touched_cap = (size_t)p->nstorages;
     }
-    memset(s->seed_given, 0, (size_t)p->nstorages * sizeof *s->seed_given);
+    if (p->nstorages > 0) /* a model of constants only has no storages */
+        memset(s->seed_given, 0, (size_t)p->nstorages * sizeof *s->seed_given);
     bind_views(s, p);
     graph *g = s->g;
     for (int i = 0; i < ninputs; i++) {
